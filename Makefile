@@ -1,0 +1,24 @@
+# The two commands: `make run` serves the portal, `make test` runs the tests. Both set up .venv first.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test worker bench-search bench-admin clean-db
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	@echo "Khoj Portal on http://127.0.0.1:5000 (embedded PostgreSQL unless DATABASE_URL is set)."
+	@echo "Create the first admin at http://127.0.0.1:5000/setup or with: $(VENV)/bin/flask --app wsgi create-admin you@example.com"
+	$(VENV)/bin/flask --app wsgi run --host 127.0.0.1 --port 5000
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+worker: $(STAMP)
+	$(VENV)/bin/flask --app wsgi worker

@@ -1,0 +1,76 @@
+"""Error pages: HTML for browsers, {"error": …} JSON for the API and JSON clients. Never a traceback."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from ..auth import wants_json
+from ..extensions import db
+from ..ratelimit import RateLimited
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Please sign in.",
+    403: "You do not have access to this page.",
+    404: "This page does not exist, or you do not have access to it.",
+    405: "This method is not allowed here.",
+    409: "Someone else changed this at the same time. Reload and try again.",
+    413: "The upload is too large.",
+    422: "The request was not valid.",
+    429: "Too many attempts. Please wait and try again.",
+    500: "Something went wrong on our side. It has been logged.",
+    503: "The service is temporarily unavailable. Please try again in a moment.",
+}
+
+
+def error_response(status: int, message: str | None = None, headers: dict | None = None):
+    message = message or MESSAGES.get(status, "Error")
+    if wants_json():
+        response = jsonify({"error": message})
+    else:
+        response = render_template("errors/error.html", status=status, message=message)
+    response = (response, status, headers or {})
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.response is not None:  # abort(response) from API code: already shaped
+            return exc.response
+        message = exc.description if exc.code in (400, 413, 422) and exc.description else None
+        if exc.code == 400 and exc.description and "CSRF" in exc.description:
+            message = "The form expired or was not sent from this site. Reload the page and try again."
+        elif exc.code == 413:
+            limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+            message = f"The upload is larger than the {limit_mb} MB limit."
+        return error_response(exc.code or 500, message, dict(exc.get_headers()) if exc.code == 405 else None)
+
+    @app.errorhandler(RateLimited)
+    def rate_limited(exc: RateLimited):
+        return error_response(429, exc.message, {"Retry-After": str(exc.retry_after)})
+
+    @app.errorhandler(OperationalError)
+    def database_down(exc: OperationalError):
+        db.session.rollback()
+        log.error("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+        return error_response(503, None, {"Retry-After": "5"})
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):
+        db.session.rollback()
+        if exc.connection_invalidated:
+            return error_response(503, None, {"Retry-After": "5"})
+        log.exception("database error")
+        return error_response(500)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unhandled error")
+        return error_response(500)

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("subscriptions", __name__)
