@@ -17,11 +17,21 @@ def _n() -> int:
     return next(_counter)
 
 
+_default_hash: str | None = None
+
+
 def make_user(email: str | None = None, password: str | None = DEFAULT_PASSWORD, **overrides) -> KhojUser:
+    """A user (with its Subscription). The default password's argon2 hash is computed once per run,
+    because hashing at production cost for every test user would dominate the suite's time."""
+    global _default_hash
+    from portal.accounts.passwords import hash_password
     from portal.accounts.services import create_user
 
     email = email or f"user{_n()}@example.com"
-    user = create_user(email, password, **overrides)
+    user = create_user(email, None if password == DEFAULT_PASSWORD else password, **overrides)
+    if password == DEFAULT_PASSWORD:
+        _default_hash = _default_hash or hash_password(DEFAULT_PASSWORD)
+        user.password_hash = _default_hash
     db.session.flush()
     return user
 
