@@ -41,3 +41,12 @@ def is_subscribed(user, config, at: datetime | None = None) -> bool:
     if not billing_configured(config):
         return True
     return subscription_state(getattr(user, "subscription", None), at) in GATING_STATES
+
+
+# Indexing quota by plan (Khoj: 50 MB free, 500 MB subscribed).
+FREE_INDEX_QUOTA_BYTES = 50 * 1024 * 1024
+SUBSCRIBED_INDEX_QUOTA_BYTES = 500 * 1024 * 1024
+
+
+def indexing_quota_bytes(user, config) -> int:
+    return SUBSCRIBED_INDEX_QUOTA_BYTES if is_subscribed(user, config) else FREE_INDEX_QUOTA_BYTES
