@@ -12,12 +12,12 @@ from .ai import (
 from .content import EMBEDDING_DIMENSIONS, Entry, FileObject
 from .integrations import GithubConfig, GithubRepoConfig, NotionConfig, WebScraper
 from .ops import AuditLog, ProcessLock, RateLimitRecord
-from .subscriptions import Subscription
+from .subscriptions import ProcessedStripeEvent, Subscription
 from .users import GoogleUser, KhojApiUser, KhojUser
 
 __all__ = [
     "Agent", "AiModelApi", "AuditLog", "ChatModel", "Conversation", "EMBEDDING_DIMENSIONS", "Entry",
     "FileObject", "GithubConfig", "GithubRepoConfig", "GoogleUser", "KhojApiUser", "KhojUser",
-    "NotionConfig", "ProcessLock", "RateLimitRecord", "SearchModelConfig", "ServerChatSettings",
+    "NotionConfig", "ProcessLock", "ProcessedStripeEvent", "RateLimitRecord", "SearchModelConfig", "ServerChatSettings",
     "Subscription", "UserConversationConfig", "UserVoiceModelConfig", "VoiceModelOption", "WebScraper",
 ]

@@ -26,3 +26,12 @@ class Subscription(TimestampedModel):
     user: Mapped["KhojUser"] = relationship(back_populates="subscription")  # noqa: F821
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class ProcessedStripeEvent(TimestampedModel):
+    """A Stripe webhook event already applied: a replayed delivery is recognised and changes nothing."""
+
+    __tablename__ = "processed_stripe_event"
+
+    event_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    event_type: Mapped[str] = mapped_column(sa.String(100))
