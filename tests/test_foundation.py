@@ -235,3 +235,37 @@ def test_home_page_renders_in_chromium(page, live_server, tmp_path):
     shot = tmp_path / "home.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 5000
+
+
+def test_stopping_the_app_stops_the_embedded_server(tmp_path):
+    """`flask run` on the embedded database, then SIGTERM: the server's postmaster goes away too."""
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "PORTAL_", "SECRET_KEY"))}
+    env.update({"PORTAL_INSTANCE_PATH": str(tmp_path / "instance"), "PORTAL_AUTO_MIGRATE": "0"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    pid_file = tmp_path / "instance" / "pgdata" / "postmaster.pid"
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert pid_file.exists(), "the embedded server did not start"
+        time.sleep(1)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not pid_file.exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
