@@ -213,7 +213,7 @@ def browser():
 def page(browser, live_server, request):
     """A fresh browser context (no cookies) per test; a screenshot is kept under test-artifacts/."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(20_000)
     page = context.new_page()
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
