@@ -66,3 +66,9 @@ def parse_body(model: type[BaseModel]):
 
 
 from . import core  # noqa: E402,F401  (registers the endpoints)
+from . import content, search  # noqa: E402,F401  (content and search endpoints)
+from . import subscriptions  # noqa: E402,F401
+from . import models  # noqa: E402,F401
+from . import accounts  # noqa: E402,F401
+from . import agents, conversations  # noqa: E402,F401  (agents and conversations endpoints)
+from . import openapi  # noqa: E402,F401  (the OpenAPI document; import last so it sees every route)
