@@ -80,5 +80,5 @@ FREE_INDEX_QUOTA_BYTES = 50 * 1024 * 1024
 SUBSCRIBED_INDEX_QUOTA_BYTES = 500 * 1024 * 1024
 
 
-def indexing_quota_bytes(user, config) -> int:
-    return SUBSCRIBED_INDEX_QUOTA_BYTES if is_subscribed(user, config) else FREE_INDEX_QUOTA_BYTES
+def indexing_quota_bytes(user, config, at: datetime | None = None) -> int:
+    return SUBSCRIBED_INDEX_QUOTA_BYTES if is_subscribed(user, config, at) else FREE_INDEX_QUOTA_BYTES

@@ -1,3 +1,52 @@
-from flask import Blueprint
+"""The user's plan page: state in words, trial, cancel and resubscribe."""
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+
+from ..extensions import db
+from . import services
 
 bp = Blueprint("subscriptions", __name__)
+
+
+class PlanActionForm(FlaskForm):
+    """CSRF plus the subscription version the user saw, so a change made elsewhere is not overwritten."""
+
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        return int(self.version.data) if (self.version.data or "").isdigit() else None
+
+
+ACTIONS = {
+    "trial": (services.start_trial, "Your 7-day free trial has started."),
+    "cancel": (services.cancel, "Your plan will not renew. You keep access until the end of the period."),
+    "resubscribe": (services.resubscribe, "Your plan renews again."),
+}
+
+
+@bp.get("/plan")
+@login_required
+def plan():
+    summary = services.plan_summary(current_user, current_app.config)
+    return render_template("subscriptions/plan.html", plan=summary, form=PlanActionForm(version=summary.version))
+
+
+@bp.post("/plan/<any(trial, cancel, resubscribe):action>")
+@login_required
+def change(action: str):
+    form = PlanActionForm()
+    if not form.validate_on_submit():
+        flash("The form expired. Please try again.", "warning")
+        return redirect(url_for(".plan"))
+    change_plan, done = ACTIONS[action]
+    try:
+        change_plan(current_user, form.expected_version())
+        services.save()
+    except services.SubscriptionError as exc:
+        db.session.rollback()
+        flash(exc.message, "warning" if exc.status == 409 else "danger")
+    else:
+        flash(done, "success")
+    return redirect(url_for(".plan"))
