@@ -1,0 +1,59 @@
+"""Conversations JSON API: the token user's own conversations, export and import (all or nothing)."""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from ..agents import conversations as service
+from ..extensions import db
+from . import ApiError, bp, token_required
+
+
+def summary(conversation) -> dict:
+    return {
+        "id": conversation.id,
+        "title": service.display_title(conversation),
+        "agent": conversation.agent.slug if conversation.agent else None,
+        "messages": len(service.messages(conversation)),
+        "created_at": conversation.created_at.isoformat(),
+        "updated_at": conversation.updated_at.isoformat(),
+    }
+
+
+@bp.get("/conversations")
+@token_required
+def list_conversations():
+    page = max(1, request.args.get("page", 1, type=int))
+    per_page = min(max(1, request.args.get("per_page", 50, type=int)), 200)
+    pagination = service.list_conversations(g.api_user, page=page, per_page=per_page)
+    return jsonify({"conversations": [summary(c) for c in pagination.items], "page": pagination.page,
+                    "pages": pagination.pages, "total": pagination.total})
+
+
+@bp.get("/conversations/export")
+@token_required
+def export_conversations():
+    return jsonify(service.export_all(g.api_user))
+
+
+@bp.get("/conversations/<int:conversation_id>/export")
+@token_required
+def export_conversation(conversation_id: int):
+    conversation = service.get_own(g.api_user, conversation_id)
+    if conversation is None:
+        raise ApiError("Conversation not found.", 404)
+    return jsonify(service.export_one(conversation))
+
+
+@bp.post("/conversations/import")
+@token_required
+def import_conversations():
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError("The request body must be JSON.", 400)
+    try:
+        created = service.import_conversations(g.api_user, data)
+    except service.ConversationError as exc:
+        db.session.rollback()
+        raise ApiError("Nothing was imported: the document is not valid.", exc.status, exc.errors) from exc
+    db.session.commit()
+    return jsonify({"imported": len(created), "conversations": [summary(c) for c in created]}), 201
