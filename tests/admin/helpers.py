@@ -1,0 +1,41 @@
+"""Helpers for admin tests.
+
+The test harness holds one app context for the whole test, and requests reuse it, so Flask-Login's
+cached user (g._login_user) would leak from one client's request into another's. `as_new_request`
+drops it before each request, as a real server's fresh app context would.
+"""
+from __future__ import annotations
+
+from flask import g
+
+
+def forget_cached_user() -> None:
+    g.pop("_login_user", None)
+
+
+def get(client, url, **kwargs):
+    forget_cached_user()
+    return client.get(url, **kwargs)
+
+
+def post(client, url, **kwargs):
+    forget_cached_user()
+    return client.post(url, **kwargs)
+
+
+def sign_in(client, user, fresh: bool = True) -> None:
+    """Sign `user` in on `client`; `fresh` also passes Flask-Login's session protection, so
+    fresh_login_required views (deleting users, making staff…) accept the session."""
+    from importlib.metadata import version
+
+    from flask_login.utils import _create_identifier
+
+    user_agent = f"Werkzeug/{version('werkzeug')}"
+    with client.application.test_request_context(
+            environ_base={"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": user_agent}):
+        ident = _create_identifier()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = user.get_id()
+        sess["_fresh"] = fresh
+        if fresh:
+            sess["_id"] = ident
