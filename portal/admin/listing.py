@@ -446,7 +446,7 @@ class ModelAdmin:
 
     def create_view(self):
         form = self.make_form()
-        if form.validate_on_submit() and not self.apply_validation(form, None):
+        if self.submitted_and_valid(form, None):
             obj = self.model()
             self.populate(form, obj)
             changes = {name: getattr(obj, name) for name in self.form_fields(form)}
@@ -470,7 +470,7 @@ class ModelAdmin:
             self.annotate([obj])
             return render_template("admin/form.html", admin=self, form=None, obj=obj)
         form = self.make_form(obj)
-        if form.validate_on_submit() and not self.apply_validation(form, obj):
+        if self.submitted_and_valid(form, obj):
             if any(getattr(form, n).data for n in self.secret_fields if hasattr(form, n)) and not login_fresh():
                 return login_manager.needs_refresh()
             try:
@@ -488,6 +488,13 @@ class ModelAdmin:
                 flash(f"Saved {self.label(obj)}." if changes else "Nothing changed.", "success")
                 return redirect(self.url("list"))
         return render_template("admin/form.html", admin=self, form=form, obj=obj)
+
+    def submitted_and_valid(self, form, obj) -> bool:
+        """Field validators and `validate` both run, so every error shows at once."""
+        if not form.is_submitted():
+            return False
+        valid = form.validate()
+        return not self.apply_validation(form, obj) and valid
 
     def apply_validation(self, form, obj) -> bool:
         """Run `validate`; put its messages next to the fields. True when there were errors."""

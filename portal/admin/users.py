@@ -34,17 +34,23 @@ class UserForm(FlaskForm):
 
 def _set_active(active: bool):
     def run(admin, users, actor):
-        from ..accounts.services import set_active
+        from ..accounts.services import AccountError, set_active
 
-        changed = 0
+        changed, refused = 0, []
         for user in users:
             if user.id == actor.id and not active:
-                continue  # never lock yourself out
+                refused.append("you cannot deactivate yourself")
+                continue
             if user.is_active != active:
-                set_active(user, active, actor)
+                try:
+                    set_active(user, active, actor)
+                except AccountError as exc:
+                    refused.append(str(exc))
+                    continue
                 changed += 1
         verb = "Activated" if active else "Deactivated"
-        return f"{verb} {changed} user{'s' if changed != 1 else ''}."
+        message = f"{verb} {changed} user{'s' if changed != 1 else ''}."
+        return message + (" Skipped: " + "; ".join(refused) if refused else "")
 
     return run
 
@@ -140,6 +146,15 @@ class UserAdmin(ModelAdmin):
             .where(KhojUser.id != (obj.id if obj is not None else -1))
         ).first()
         return {"email": "Another user already has this email address."} if clash else {}
+
+    def delete(self, obj):
+        from flask_login import current_user
+
+        from .listing import DeleteRefused
+
+        if obj.id == current_user.id:
+            raise DeleteRefused("You cannot delete your own account from the admin.")
+        super().delete(obj)
 
     def populate(self, form, obj):
         super().populate(form, obj)
