@@ -65,14 +65,14 @@ def start_trial(user, expected_version: int | None = None, at: datetime | None =
     subscription = subscription_of(user)
     _check_version(subscription, expected_version)
     at = at or utcnow()
+    state = subscription_state(subscription, at)
+    if state == TRIAL:
+        raise SubscriptionError("Your free trial is already running.")
     if subscription.enabled_trial_at is not None:
         raise SubscriptionError(
             f"You already used your free trial (started {format_moment(subscription.enabled_trial_at)}). "
             "Subscribe to keep using the standard models."
         )
-    state = subscription_state(subscription, at)
-    if state == TRIAL:
-        raise SubscriptionError("Your free trial is already running.")
     if state in (SUBSCRIBED, UNSUBSCRIBED):
         raise SubscriptionError("You already have a paid plan; a trial would add nothing.")
     subscription.type = "trial"

@@ -18,7 +18,7 @@ from .conftest import (
     TEST_SIGNING_SECRET, invoice_paid, post_event, stripe_event, stripe_signature, subscription_event,
 )
 
-pytestmark = pytest.mark.usefixtures("app_context", "billing")
+pytestmark = pytest.mark.usefixtures("billing")
 
 
 def next_month() -> datetime:

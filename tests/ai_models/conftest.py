@@ -1,0 +1,1 @@
+from tests.subscriptions.conftest import billing  # noqa: F401  (billing switched on for a test)
