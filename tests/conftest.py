@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from itsdangerous import URLSafeTimedSerializer
 
 from portal import create_app
@@ -97,6 +98,16 @@ def app(database_url):
     return app
 
 
+class _ConnectionBoundSession(FlaskSQLAlchemySession):
+    """Flask-SQLAlchemy's Session.get_bind picks the app's engine and ignores the session's own `bind`, so a
+    session bound to the test's connection would still commit on fresh connections. Use the bind when set."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and self.bind is not None:
+            return self.bind
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
 @pytest.fixture(autouse=True)
 def _transaction(request):
     """Run the test in an outer transaction that is rolled back, unless it is a browser test."""
@@ -107,7 +118,9 @@ def _transaction(request):
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
-        session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        session = db._make_scoped_session({
+            "bind": connection, "join_transaction_mode": "create_savepoint", "class_": _ConnectionBoundSession,
+        })
         original, db.session = db.session, session
         try:
             yield
