@@ -1,5 +1,5 @@
-"""Agents JSON API, in Khoj's agent shape. Reads work without a token (public and protected agents, as
-Khoj); writes need a Bearer token. Every decision goes through portal.agents.services."""
+"""Agents JSON API, in Khoj's agent shape. Like the whole API it needs a Bearer token (anonymous visitors
+browse the HTML pages). Every visibility decision goes through portal.agents.services."""
 from __future__ import annotations
 
 from typing import Literal, Optional
@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..agents import services
 from ..agents.services import NAME_MAX, PERSONALITY_MAX, AgentFields
-from ..auth import bearer_token, user_for_token
 from ..extensions import db
 from ..models import Agent, ChatModel
 from ..models.choices import INPUT_TOOLS, OUTPUT_MODES, PRIVACY_LEVELS, STYLE_COLORS, STYLE_ICONS
@@ -78,17 +77,6 @@ def agent_json(agent: Agent, user=None) -> dict:
     }
 
 
-def optional_user():
-    """The token's user when a token is sent (a bad token is 401, never silently anonymous); else None."""
-    if not request.headers.get("Authorization"):
-        return None
-    token = bearer_token()
-    user = user_for_token(token) if token else None
-    if user is None:
-        raise ApiError("A valid API token is required (Authorization: Bearer kk-…).", 401)
-    return user
-
-
 def chat_model_id(name: str | None) -> int | None:
     if name is None:
         return None
@@ -130,19 +118,19 @@ def commit_or_error(action):
 
 
 @bp.get("/agents")
+@token_required
 def list_agents():
-    user = optional_user()
-    agents = db.session.execute(services.listed_agents_query(user)).scalars()
-    return jsonify([agent_json(agent, user) for agent in agents])
+    agents = db.session.execute(services.listed_agents_query(g.api_user)).scalars()
+    return jsonify([agent_json(agent, g.api_user) for agent in agents])
 
 
 @bp.get("/agents/<slug>")
+@token_required
 def get_agent(slug: str):
-    user = optional_user()
-    agent = services.get_readable(user, slug)
+    agent = services.get_readable(g.api_user, slug)
     if agent is None:
         raise ApiError("Agent not found.", 404)
-    return jsonify(agent_json(agent, user))
+    return jsonify(agent_json(agent, g.api_user))
 
 
 @bp.post("/agents")
