@@ -22,7 +22,7 @@ def sign_in(page, email: str) -> None:
     page.goto("/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_load_state()
     assert "/login" not in page.url
 
@@ -48,7 +48,7 @@ def test_protected_agent_is_readable_by_link_but_not_editable_or_listed(page, br
     page.click("label[title=Leaf]")
     page.check("input[name=privacy_level][value=protected]")
     shot(page, "form")
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_url(re.compile(r"/agents/shared-gardener-[0-9a-f]{8}-\d{6}$"))
     link = page.url
     assert page.locator("h1").inner_text() == name
@@ -113,7 +113,7 @@ def test_conversation_and_admin_pages_render(page, live_app):
     page.goto("/conversations/import")
     page.set_input_files("input[type=file]", files=[{"name": "bad.json", "mimeType": "application/json",
                                                       "buffer": b'{"chat": [{"by": "robot"}]}'}])
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     assert page.get_by_text("Nothing was imported.").is_visible()
     assert page.get_by_text("chat[0].by: Input should be 'you' or 'khoj'").is_visible()
     shot(page, "conversation-import-errors")
