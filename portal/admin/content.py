@@ -29,6 +29,12 @@ def emails_for(ids) -> dict[int, str]:
     return dict(db.session.execute(sa.select(KhojUser.id, KhojUser.email).where(KhojUser.id.in_(ids))).all())
 
 
+def matching_user_ids(pattern: str, limit: int = 1000) -> list[int]:
+    """Ids of users whose email matches, resolved first: a literal id list lets the planner use the
+    owner index of a big table (a sub-select inside OR would scan it)."""
+    return list(db.session.scalars(sa.select(KhojUser.id).where(KhojUser.email.ilike(pattern)).limit(limit))) or [-1]
+
+
 def _pattern(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -76,8 +82,7 @@ class EntryAdmin(ModelAdmin):
 
     def search(self, q):
         pattern = _pattern(q)
-        users = sa.select(KhojUser.id).where(KhojUser.email.ilike(pattern))
-        return sa.or_(Entry.file_path.ilike(pattern), Entry.user_id.in_(users))
+        return sa.or_(Entry.file_path.ilike(pattern), Entry.user_id.in_(matching_user_ids(pattern)))
 
     def annotate(self, rows):
         emails = emails_for(r.user_id for r in rows)
@@ -121,8 +126,7 @@ class ConversationAdmin(ModelAdmin):
 
     def search(self, q):
         pattern = _pattern(q)
-        users = sa.select(KhojUser.id).where(KhojUser.email.ilike(pattern))
-        return sa.or_(Conversation.title.ilike(pattern), Conversation.user_id.in_(users))
+        return sa.or_(Conversation.title.ilike(pattern), Conversation.user_id.in_(matching_user_ids(pattern)))
 
     def annotate(self, rows):
         emails = emails_for(r.user_id for r in rows)

@@ -232,7 +232,9 @@ class ModelAdmin:
         if expr is None:
             sort, key = self.default_sort, self.default_sort.lstrip("-")
             expr = self.sortable().get(key, getattr(self.model, key))
-        expr = expr.desc().nulls_last() if sort.startswith("-") else expr.asc().nulls_first()
+        # Plain ASC/DESC (PostgreSQL puts NULLs last ascending, first descending): an explicit NULLS
+        # clause would stop the planner from walking a plain b-tree index backwards.
+        expr = expr.desc() if sort.startswith("-") else expr.asc()
         tiebreak = self.model.id.desc() if sort.startswith("-") else self.model.id.asc()
         return stmt.order_by(expr, tiebreak), sort
 

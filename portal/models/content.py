@@ -45,6 +45,9 @@ class Entry(TimestampedModel):
         sa.Index("ix_entry_agent_id_file_path", "agent_id", "file_path"),
         sa.Index("ix_entry_user_id_hashed_value", "user_id", "hashed_value"),
         sa.Index("ix_entry_created_at", "created_at"),
+        # The admin's path search (ILIKE '%…%').
+        sa.Index("ix_entry_file_path_trgm", "file_path", postgresql_using="gin",
+                 postgresql_ops={"file_path": "gin_trgm_ops"}),
     )
 
     user_id: Mapped[int | None] = mapped_column(fk("khoj_user.id", "CASCADE"))

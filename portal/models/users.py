@@ -21,6 +21,12 @@ class KhojUser(UserMixin, TimestampedModel):
         sa.Index("uq_khoj_user_email_lower", sa.func.lower(sa.text("email")), unique=True),
         sa.CheckConstraint(r"phone_number ~ '^\+[1-9][0-9]{6,14}$'", name="phone_e164"),
         sa.CheckConstraint("session_version > 0", name="session_version_positive"),
+        # Trigram indexes: the admin's substring search (ILIKE '%…%') stays fast with many users.
+        sa.Index("ix_khoj_user_email_trgm", "email", postgresql_using="gin", postgresql_ops={"email": "gin_trgm_ops"}),
+        sa.Index("ix_khoj_user_username_trgm", "username", postgresql_using="gin",
+                 postgresql_ops={"username": "gin_trgm_ops"}),
+        sa.Index("ix_khoj_user_phone_number_trgm", "phone_number", postgresql_using="gin",
+                 postgresql_ops={"phone_number": "gin_trgm_ops"}),
     )
 
     username: Mapped[str] = mapped_column(sa.String(150), unique=True)
