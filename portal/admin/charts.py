@@ -42,7 +42,8 @@ def daily_chart(series: list[tuple[date, int]], title: str) -> Markup:
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(slot - 2, 1):.1f}" height="{h:.1f}" class="bar">'
             f'<title>{day.isoformat()}: {count}</title></rect>'
         )
-        if i % 7 == 0 or i == len(series) - 1:
+        last = len(series) - 1
+        if i % 7 == 0 and last - i >= 4 or i == last:
             parts.append(f'<text x="{x + slot / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" class="axis">'
                          f'{day.strftime("%b %d")}</text>')
     parts.append("</svg>")
