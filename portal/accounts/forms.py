@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
@@ -95,5 +96,6 @@ class DeleteAccountForm(FlaskForm):
 class TokenForm(FlaskForm):
     name = StringField("Name", validators=[Optional(), Length(max=100)],
                        description="Optional. Leave blank for a random two-word name.")
-    expiry = RadioField("Expires", choices=[("never", "Never"), ("30", "In 30 days"), ("90", "In 90 days")],
+    expiry = RadioField("Expires", choices=[SelectChoice("never", "Never"), SelectChoice("30", "In 30 days"),
+                                         SelectChoice("90", "In 90 days")],
                         default="never")

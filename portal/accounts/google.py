@@ -55,6 +55,16 @@ def google_client(app: Flask | None = None):
     return client
 
 
+def claims_options(client) -> dict:
+    """What the id_token must say: issued by the discovery document's issuer, for our client id.
+    (Without an explicit `aud` option Authlib relies on `azp` alone.)"""
+    issuer = client.load_server_metadata()["issuer"]
+    return {
+        "iss": {"essential": True, "values": [issuer]},
+        "aud": {"essential": True, "value": client.client_id},
+    }
+
+
 def claims_from_token(client, token: dict) -> dict:
     """The verified id_token claims. Authlib verifies them only when an id_token came back, so its
     absence is a failure here rather than a silent sign-in on unverified data."""

@@ -255,7 +255,9 @@ def google_callback():
     from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
     from requests import RequestException
 
-    from .google import FLOW_ERRORS, GoogleSignInError, claims_from_token, google_client, sign_in_with_google
+    from .google import (
+        FLOW_ERRORS, GoogleSignInError, claims_from_token, claims_options, google_client, sign_in_with_google,
+    )
 
     if not google_enabled():
         abort(404)
@@ -268,7 +270,7 @@ def google_callback():
         return redirect(back)
     try:
         client = google_client()
-        token = client.authorize_access_token()
+        token = client.authorize_access_token(claims_options=claims_options(client))
         claims = claims_from_token(client, token)
         user = sign_in_with_google(claims, current_user._get_current_object() if linking else None)
     except GoogleSignInError as exc:
@@ -277,7 +279,7 @@ def google_callback():
         return redirect(back)
     except FLOW_ERRORS as exc:
         db.session.rollback()
-        log.warning("google sign-in failed: %s", type(exc).__name__)
+        log.warning("google sign-in failed: %s %s", type(exc).__name__, getattr(exc, "claim", "") or "")
         if isinstance(exc, MismatchingStateError):
             message = "The Google sign-in expired or did not start here. Please try again."
         elif isinstance(exc, RequestException):

@@ -22,7 +22,8 @@ def test_sign_in_with_password_starts_a_session_and_is_audited(client, app_conte
     assert response.status_code == 302 and response.headers["Location"] == "/"
     assert is_signed_in(client)
     assert "login.success" in audit_actions(user)
-    assert db.session.get(KhojUser, user.id).last_login is not None
+    db.session.refresh(user)
+    assert user.last_login is not None
 
 
 def test_wrong_password_shows_the_error_next_to_the_field_and_is_audited(client, app_context):
@@ -89,6 +90,7 @@ def test_code_expires_after_five_minutes(client, app, app_context):
     user = make_user()
     client.post("/login/code", data={"email": user.email})
     code = last_code(app)
+    db.session.refresh(user)
     user.email_verification_code_expiry -= timedelta(minutes=5, seconds=1)
     db.session.commit()
     response = client.post("/login/code/enter", data={"email": user.email, "code": code})
