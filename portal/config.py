@@ -63,6 +63,7 @@ def from_env() -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "__Host-session" if _bool("COOKIE_SECURE", production) else "session",
+        "REMEMBER_COOKIE_NAME": "__Host-remember" if _bool("COOKIE_SECURE", production) else "remember_token",
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         # Uploads (security.md #26).
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 64) * 1024 * 1024,
