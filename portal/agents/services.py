@@ -339,23 +339,3 @@ def _flush_or_conflict() -> None:
     except StaleDataError as exc:
         db.session.rollback()
         raise AgentConflict() from exc
-
-
-# --------------------------------------------------------------------------- admin list
-
-
-def admin_agents_query(privacy: str | None = None, search: str | None = None, state: str | None = None):
-    query = sa.select(Agent).order_by(Agent.created_at.desc(), Agent.id.desc())
-    if privacy in PRIVACY_LEVELS:
-        query = query.where(Agent.privacy_level == privacy)
-    if search:
-        escaped = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Agent.name.ilike(f"%{escaped}%", escape="\\"))
-    if state == "awaiting":
-        query = query.where(Agent.privacy_level == "public", sa.not_(Agent.managed_by_admin),
-                            sa.not_(Agent.is_approved), sa.not_(Agent.is_hidden))
-    elif state == "hidden":
-        query = query.where(Agent.is_hidden)
-    elif state == "managed":
-        query = query.where(Agent.managed_by_admin)
-    return query

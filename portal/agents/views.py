@@ -129,4 +129,4 @@ def delete(slug: str):
     return render_template("agents/delete.html", agent=agent, form=form, impact=services.deletion_impact(agent))
 
 
-from . import admin_views, conversation_views  # noqa: E402,F401  (register their routes on bp)
+from . import admin, conversation_views  # noqa: E402,F401  (register the admin list and conversation routes)

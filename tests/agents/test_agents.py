@@ -371,8 +371,10 @@ def test_admin_pages_are_for_admins_only(app_context, client, sign_in):
     assert client.get("/admin/agents/").status_code == 302  # anonymous → sign in
     c = sign_in(user)
     assert c.get("/admin/agents/").status_code == 403
-    assert c.post("/admin/agents/bulk", data={"action": "approve"}).status_code == 403
+    assert c.post("/admin/agents/action", data={"action": "approve"}).status_code == 403
     assert c.get("/admin/agents/new").status_code == 403
+    assert c.post("/admin/agents/new", data=FORM).status_code == 403
+    assert agent_named("Gardener") is None
 
 
 def test_admin_list_filters_and_searches(app_context, login_as):
@@ -380,12 +382,12 @@ def test_admin_list_filters_and_searches(app_context, login_as):
     make_agent(owner, name="Public Pelican", privacy_level="public")
     make_agent(owner, name="Private Penguin", privacy_level="private")
     c = login_as(make_admin())
-    html = c.get("/admin/agents/?privacy=public").get_data(as_text=True)
+    html = c.get("/admin/agents/?f_privacy=public").get_data(as_text=True)
     assert "Public Pelican" in html and "Private Penguin" not in html
     html = c.get("/admin/agents/?q=penguin").get_data(as_text=True)
     assert "Private Penguin" in html and "Public Pelican" not in html
-    html = c.get("/admin/agents/?state=awaiting").get_data(as_text=True)
-    assert "Public Pelican" in html and "Private Penguin" not in html
+    html = c.get("/admin/agents/?f_privacy=public&f_approved=no").get_data(as_text=True)
+    assert "Public Pelican" in html and "awaiting approval" in html and "Private Penguin" not in html
 
 
 def test_admin_approves_and_hides_in_bulk_with_audit_rows(app_context, client, sign_in):
@@ -399,7 +401,12 @@ def test_admin_approves_and_hides_in_bulk_with_audit_rows(app_context, client, s
         return [a["slug"] for a in client.get("/api/agents", headers=headers).json]
 
     assert first.slug not in listed()
-    response = sign_in(admin).post("/admin/agents/bulk", data={"action": "approve", "ids": [first.id, second.id]})
+    client = sign_in(admin)
+    confirm = client.post("/admin/agents/action", data={"action": "approve", "ids": [first.id, second.id]})
+    assert confirm.status_code == 200 and "First public" in confirm.get_data(as_text=True)
+    assert first.slug not in listed()  # nothing happens before the confirmation
+    response = client.post("/admin/agents/action", data={"action": "approve", "ids": [first.id, second.id],
+                                                         "confirm": "yes"})
     assert response.status_code == 302 and response.location.endswith("/admin/agents/")
     sign_in(None)
     assert {first.slug, second.slug} <= set(listed())
@@ -407,7 +414,7 @@ def test_admin_approves_and_hides_in_bulk_with_audit_rows(app_context, client, s
     assert {r.object_id for r in rows} == {str(first.id), str(second.id)} and all(r.actor_id == admin.id for r in rows)
     assert rows[0].changes == {"is_approved": [False, True]}
 
-    sign_in(admin).post("/admin/agents/bulk", data={"action": "hide", "ids": [first.id]})
+    sign_in(admin).post("/admin/agents/action", data={"action": "hide", "ids": [first.id], "confirm": "yes"})
     sign_in(None)
     assert first.slug not in listed() and second.slug in listed()
     assert client.get(f"/agents/{first.slug}").status_code == 404
