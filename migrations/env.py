@@ -28,7 +28,10 @@ def render_item(type_, obj, autogen_context):
 def include_object(obj, name, type_, reflected, compare_to):
     # The computed tsvector's expression is compared by Alembic as text and always differs in
     # formatting; its definition lives in the model and the migration.
-    return True
+    # The job queue's tables (procrastinate_*) come from procrastinate's schema, not from our models.
+    from portal.jobs.schema import include_object as include_queue_object
+
+    return include_queue_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_offline():

@@ -1,4 +1,4 @@
-"""`flask` commands: create-admin, seed-demo, rotate-encryption-key."""
+"""`flask` commands: create-admin, seed-demo, rotate-encryption-key, worker."""
 from __future__ import annotations
 
 import click
@@ -11,6 +11,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
     app.cli.add_command(rotate_encryption_key)
+    app.cli.add_command(worker)
 
 
 @click.command("create-admin")
@@ -70,3 +71,16 @@ def _key_from_env() -> bool:
     import os
 
     return bool(os.environ.get("PORTAL_ENCRYPTION_KEY"))
+
+
+@click.command("worker")
+@click.option("--concurrency", default=1, show_default=True, help="Jobs run at the same time.")
+@click.option("--once", is_flag=True, help="Run the jobs queued now, then exit.")
+def worker(concurrency: int, once: bool) -> None:
+    """Run a background worker (GitHub/Notion syncs, periodic re-index) until stopped."""
+    from .jobs.queue import retry_stalled_jobs, run_worker
+
+    app = current_app._get_current_object()
+    retry_stalled_jobs(app)  # jobs left behind by a worker that was killed
+    click.echo(f"Worker started (concurrency {concurrency}); Ctrl+C stops it after the current job.")
+    run_worker(app, wait=not once, concurrency=concurrency)

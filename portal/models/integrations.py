@@ -20,7 +20,11 @@ class SyncStatusMixin:
     last_synced_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     files_indexed: Mapped[int] = mapped_column(server_default="0", default=0)
     chunks_indexed: Mapped[int] = mapped_column(server_default="0", default=0)
+    # Chunks embedded by the last sync (new or changed); unchanged chunks keep their vectors.
+    chunks_embedded: Mapped[int] = mapped_column(server_default="0", default=0)
     sync_error: Mapped[str | None] = mapped_column(sa.Text)
+    # What the last sync left out, in words (binaries, files over the size limit, Notion databases).
+    sync_notes: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class NotionConfig(SyncStatusMixin, TimestampedModel):
