@@ -71,4 +71,5 @@ from . import subscriptions  # noqa: E402,F401
 from . import models  # noqa: E402,F401
 from . import accounts  # noqa: E402,F401
 from . import agents, conversations  # noqa: E402,F401  (agents and conversations endpoints)
+from . import integrations  # noqa: E402,F401  (GitHub, Notion, sync status, URL import)
 from . import openapi  # noqa: E402,F401  (the OpenAPI document; import last so it sees every route)
