@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import Agent, ChatModel
 from ..models.choices import INPUT_TOOLS, OUTPUT_MODES, PRIVACY_LEVELS, STYLE_COLORS, STYLE_ICONS
 from . import ApiError, bp, parse_body, token_required
+from .openapi import describe
 
 # Service field names → the API's (Khoj's) field names.
 API_FIELD = {"personality": "persona", "style_color": "color", "style_icon": "icon", "chat_model_id": "chat_model"}
@@ -55,6 +56,26 @@ class AgentUpdate(BaseModel):
     chat_model: Optional[str] = None
     input_tools: Optional[list[Tool]] = None
     output_modes: Optional[list[Mode]] = None
+
+
+class AgentOut(BaseModel):
+    """An agent as the API answers it (Khoj's agent JSON plus moderation state and the lock version)."""
+
+    slug: str
+    name: str
+    persona: Optional[str]
+    creator: Optional[str] = Field(description="The creator's uuid; null for admin-managed agents")
+    managed_by_admin: bool
+    color: Color
+    icon: Icon
+    privacy_level: Privacy
+    chat_model: Optional[str] = Field(description="Chat model name; null = the server default")
+    input_tools: list[Tool]
+    output_modes: list[Mode]
+    is_approved: bool
+    is_hidden: bool
+    is_creator: bool
+    version: int
 
 
 def agent_json(agent: Agent, user=None) -> dict:
@@ -118,6 +139,7 @@ def commit_or_error(action):
 
 
 @bp.get("/agents")
+@describe(summary="Agents listed for you: public admin-managed or approved agents, and your own", response=list[AgentOut])
 @token_required
 def list_agents():
     agents = db.session.execute(services.listed_agents_query(g.api_user)).scalars()
@@ -125,6 +147,7 @@ def list_agents():
 
 
 @bp.get("/agents/<slug>")
+@describe(summary="An agent you may read (public, protected or your own)", response=AgentOut)
 @token_required
 def get_agent(slug: str):
     agent = services.get_readable(g.api_user, slug)
@@ -134,6 +157,7 @@ def get_agent(slug: str):
 
 
 @bp.post("/agents")
+@describe(summary="Create an agent", body=AgentCreate, response=AgentOut, status=201)
 @token_required
 def create_agent():
     body = parse_body(AgentCreate)
@@ -148,6 +172,8 @@ def create_agent():
 
 @bp.patch("/agents")
 @bp.patch("/agents/<slug>")
+@describe(summary="Change your agent (only the keys sent); a stale `version` is 409", body=AgentUpdate,
+          response=AgentOut)
 @token_required
 def update_agent(slug: str | None = None):
     body = parse_body(AgentUpdate)
@@ -170,6 +196,7 @@ def update_agent(slug: str | None = None):
 
 
 @bp.delete("/agents/<slug>")
+@describe(summary="Delete your agent and its knowledge entries (not the default agent)")
 @token_required
 def delete_agent(slug: str):
     agent = editable_or_error(g.api_user, slug)

@@ -5,7 +5,9 @@ from flask import g, jsonify, request
 
 from ..agents import conversations as service
 from ..extensions import db
+from ..schemas import ConversationExport, ConversationsExport
 from . import ApiError, bp, token_required
+from .openapi import describe
 
 
 def summary(conversation) -> dict:
@@ -20,6 +22,7 @@ def summary(conversation) -> dict:
 
 
 @bp.get("/conversations")
+@describe(summary="Your conversations, newest first (?page=, ?per_page= up to 200)")
 @token_required
 def list_conversations():
     page = max(1, request.args.get("page", 1, type=int))
@@ -30,12 +33,14 @@ def list_conversations():
 
 
 @bp.get("/conversations/export")
+@describe(summary="Export all your conversations", response=ConversationsExport)
 @token_required
 def export_conversations():
     return jsonify(service.export_all(g.api_user))
 
 
 @bp.get("/conversations/<int:conversation_id>/export")
+@describe(summary="Export one of your conversations", response=ConversationExport)
 @token_required
 def export_conversation(conversation_id: int):
     conversation = service.get_own(g.api_user, conversation_id)
@@ -45,6 +50,8 @@ def export_conversation(conversation_id: int):
 
 
 @bp.post("/conversations/import")
+@describe(summary="Import an export (all conversations or none); 422 lists every validation error",
+          body=ConversationsExport, status=201)
 @token_required
 def import_conversations():
     data = request.get_json(silent=True)

@@ -433,3 +433,12 @@ def test_plain_users_cannot_make_admin_managed_agents(app_context, login_as):
         services.create_agent(user, services.AgentFields(name="Sneaky"), admin_managed=True)
 
 
+
+
+def test_the_openapi_document_describes_the_agent_endpoints(app_context, client):
+    document = client.get("/api/openapi.json").json
+    create = document["paths"]["/api/agents"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/AgentCreate"}
+    colours = document["components"]["schemas"]["AgentCreate"]["properties"]["color"]["enum"]
+    assert len(colours) == 16 and "emerald" in colours
+    assert "ConversationsExport" in document["components"]["schemas"]
