@@ -83,26 +83,27 @@ def start_trial(user, expected_version: int | None = None, at: datetime | None =
     return subscription
 
 
-def cancel(user, expected_version: int | None = None, at: datetime | None = None) -> Subscription:
-    """Stop renewal; access continues until renewal_date."""
+def _set_renewal(user, expected_version, at, *, from_state: str, recurring: bool, refusal: str, action: str):
     subscription = subscription_of(user)
     _check_version(subscription, expected_version)
-    if subscription_state(subscription, at) != SUBSCRIBED:
-        raise SubscriptionError("There is no renewing plan to cancel.")
-    subscription.is_recurring = False
-    _audit("subscription.cancel", user, subscription)
+    if subscription_state(subscription, at) != from_state:
+        raise SubscriptionError(refusal)
+    subscription.is_recurring = recurring
+    _audit(action, user, subscription)
     return subscription
+
+
+def cancel(user, expected_version: int | None = None, at: datetime | None = None) -> Subscription:
+    """Stop renewal; access continues until renewal_date."""
+    return _set_renewal(user, expected_version, at, from_state=SUBSCRIBED, recurring=False,
+                        refusal="There is no renewing plan to cancel.", action="subscription.cancel")
 
 
 def resubscribe(user, expected_version: int | None = None, at: datetime | None = None) -> Subscription:
     """Undo a cancellation while the paid period is still running."""
-    subscription = subscription_of(user)
-    _check_version(subscription, expected_version)
-    if subscription_state(subscription, at) != UNSUBSCRIBED:
-        raise SubscriptionError("Only a cancelled plan that is still running can be resumed.")
-    subscription.is_recurring = True
-    _audit("subscription.resubscribe", user, subscription)
-    return subscription
+    return _set_renewal(user, expected_version, at, from_state=UNSUBSCRIBED, recurring=True,
+                        refusal="Only a cancelled plan that is still running can be resumed.",
+                        action="subscription.resubscribe")
 
 
 def save() -> None:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from portal.ai_models import services
 from portal.extensions import db
-from portal.models import ServerChatSettings, UserConversationConfig, UserVoiceModelConfig
+from portal.models import Agent, ChatModel, ServerChatSettings, VoiceModelOption, UserConversationConfig, UserVoiceModelConfig
 from tests.factories import make_chat_model, make_subscription, make_token, make_user, make_voice_model
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -77,7 +77,8 @@ def test_free_users_see_standard_models_locked_and_the_smaller_prompt(login_as, 
     assert "Subscribe to switch" in pro and "disabled" in pro
     assert f"/models/chat/{catalogue['standard'].id}" not in html
     assert "16,000 tokens" in pro
-    assert "Use this model" in card(html, catalogue["voice_free"], "voice") and "Subscribe to switch" in card(html, catalogue["voice_std"], "voice")
+    assert f'action="/models/voice/{catalogue["voice_free"].id}"' in card(html, catalogue["voice_free"], "voice")
+    assert "Subscribe to switch" in card(html, catalogue["voice_std"], "voice")
 
 
 def test_the_server_refuses_a_standard_model_to_a_free_user(login_as, billing, catalogue):
@@ -152,9 +153,13 @@ def test_unknown_models_are_404_and_choices_need_csrf(login_as, catalogue):
 
 
 def test_the_empty_page_says_what_to_do(login_as):
-    html = login_as(free_user()).get("/models").get_data(as_text=True)
-    if "No chat models are configured yet" not in html:
-        pytest.skip("the shared test database already has chat models")
+    user = free_user()
+    # Rolled back after the test: no agent may point at a chat model while they are all removed.
+    db.session.execute(sa.update(Agent).values(chat_model_id=None))
+    db.session.execute(sa.delete(ChatModel))
+    db.session.execute(sa.delete(VoiceModelOption))
+    html = login_as(user).get("/models").get_data(as_text=True)
+    assert "No chat models are configured yet" in html
     assert "No voice models are configured yet" in html
 
 

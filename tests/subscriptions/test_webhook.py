@@ -15,7 +15,7 @@ from portal.subscriptions.state import subscription_state
 from tests.factories import make_subscription, make_user
 
 from .conftest import (
-    TEST_SIGNING_SECRET, invoice_paid, post_event, stripe_event, stripe_signature, subscription_event,
+    invoice_paid, post_event, stripe_event, stripe_signature, subscription_event,
 )
 
 pytestmark = pytest.mark.usefixtures("billing")
