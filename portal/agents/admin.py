@@ -6,7 +6,6 @@ name rules, slugs, the protected default agent and the audit rows are the same e
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_login import current_user
 
 from ..admin.listing import Action, BoolFilter, ChoiceFilter, Column, ModelAdmin, register
 from ..extensions import db
@@ -82,18 +81,11 @@ class AgentAdmin(ModelAdmin):
 
     def create_view(self):
         """New admin-managed agent (no creator), through the agents form and services."""
-        from .views import agent_form
+        from .views import agent_form, create_from_form
 
         form = agent_form(admin_managed=True)
-        if form.validate_on_submit():
-            try:
-                agent = services.create_agent(current_user, form.to_fields(), admin_managed=True)
-            except services.AgentError as exc:
-                db.session.rollback()
-                form.show_errors(exc.errors)
-            else:
-                db.session.commit()
-                flash(f"Created the admin-managed agent {agent.name}.", "success")
-                return redirect(self.url("list"))
+        if form.validate_on_submit() and (agent := create_from_form(form, admin_managed=True)) is not None:
+            flash(f"Created the admin-managed agent {agent.name}.", "success")
+            return redirect(self.url("list"))
         return render_template("agents/form.html", form=form, agent=None, admin_managed=True,
                                services=services), (422 if form.errors else 200)

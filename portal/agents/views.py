@@ -45,6 +45,18 @@ def agent_form(agent=None, *, admin_managed: bool = False) -> AgentForm:
     return form
 
 
+def create_from_form(form: AgentForm, *, admin_managed: bool = False):
+    """Create the agent of a validated form and commit; on refusal put the errors on the form, return None."""
+    try:
+        agent = services.create_agent(current_user, form.to_fields(), admin_managed=admin_managed)
+    except services.AgentError as exc:
+        db.session.rollback()
+        form.show_errors(exc.errors)
+        return None
+    db.session.commit()
+    return agent
+
+
 @bp.get("/agents")
 def index():
     page = request.args.get("page", 1, type=int)
@@ -56,16 +68,9 @@ def index():
 @login_required
 def create():
     form = agent_form()
-    if form.validate_on_submit():
-        try:
-            agent = services.create_agent(current_user, form.to_fields())
-        except services.AgentError as exc:
-            db.session.rollback()
-            form.show_errors(exc.errors)
-        else:
-            db.session.commit()
-            flash(f"Created the agent {agent.name}.", "success")
-            return redirect(url_for("agents.detail", slug=agent.slug))
+    if form.validate_on_submit() and (agent := create_from_form(form)) is not None:
+        flash(f"Created the agent {agent.name}.", "success")
+        return redirect(url_for("agents.detail", slug=agent.slug))
     return render_template("agents/form.html", form=form, agent=None, services=services), (
         422 if form.errors or form.form_errors else 200)
 
