@@ -191,6 +191,7 @@ class AuditLogAdmin(ModelAdmin):
     can_edit = False
     can_delete = False
     list_options = (joinedload(AuditLog.actor),)
+    row_links = False  # each row already links to its object's history
     empty_message = "No changes recorded yet."
 
     def row_url(self, obj):

@@ -174,6 +174,7 @@ class ModelAdmin:
     list_options: tuple = ()  # loader options for list pages (selectinload, defer …)
     detail_endpoint: str | None = None  # a richer page to link each row to, instead of the edit form
     empty_message: str = "Nothing here yet."
+    row_links: bool = True  # the "Edit/View" and "History" links at the end of each row
     list_buttons: tuple = ()  # (label, endpoint) POST buttons shown above the list
 
     # ---- identity
@@ -291,6 +292,10 @@ class ModelAdmin:
 
     def dependents(self, obj) -> list[tuple[str, int]]:
         """(table, count) of rows that reference `obj` through foreign keys that refuse deletion."""
+        return [(table, count) for table, count, _ in self.dependent_rows(obj)]
+
+    def dependent_rows(self, obj, sample: int = 10) -> list[tuple[str, int, list[tuple[str, str | None]]]]:
+        """Like `dependents`, with up to `sample` of those rows as (label, admin URL or None)."""
         found = []
         table = self.model.__table__
         for other in db.metadata.sorted_tables:
@@ -301,8 +306,18 @@ class ModelAdmin:
                 count = db.session.execute(
                     sa.select(sa.func.count()).select_from(other).where(fk.parent == obj.id)
                 ).scalar()
-                if count:
-                    found.append((other.name, count))
+                if not count:
+                    continue
+                rows = []
+                other_admin = admin_for(other.name)
+                ids = db.session.scalars(
+                    sa.select(other.c.id).where(fk.parent == obj.id).order_by(other.c.id).limit(sample)).all()
+                if other_admin is not None:
+                    for row in db.session.scalars(sa.select(other_admin.model).where(other_admin.model.id.in_(ids))):
+                        rows.append((other_admin.label(row), other_admin.row_url(row)))
+                else:
+                    rows = [(f"{other.name.replace('_', ' ')} #{i}", None) for i in ids]
+                found.append((other.name, count, rows))
         return found
 
     def delete(self, obj) -> None:
@@ -514,7 +529,7 @@ class ModelAdmin:
         obj = self.get(id)
         if self.delete_fresh and not login_fresh():
             return login_manager.needs_refresh()
-        deps = self.dependents(obj)
+        deps = self.dependent_rows(obj)
         if request.method == "POST":
             label = self.label(obj)
             try:
@@ -526,7 +541,7 @@ class ModelAdmin:
             db.session.commit()
             flash(f"Deleted {label}.", "success")
             return redirect(self.url("list"))
-        refused = explain_dependents(deps) if deps else None
+        refused = explain_dependents([(t, n) for t, n, _ in deps]) if deps else None
         return render_template("admin/delete.html", admin=self, obj=obj, refused=refused, deps=deps)
 
     def record(self, verb: str, obj, changes: dict) -> None:

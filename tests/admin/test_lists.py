@@ -283,10 +283,11 @@ def test_secret_is_masked_write_only_and_audited_as_changed(admin_client):
 
 def test_delete_refused_when_an_agent_uses_the_chat_model(admin_client):
     model = make_chat_model(name="busy-model")
-    make_agent(chat_model=model)
+    make_agent(chat_model=model, name="Model Fan")
     db.session.commit()
     status, body = text(get(admin_client, f"/admin/chat_models/{model.id}/delete"))
     assert status == 200 and "1 agent row" in body and "Yes, delete" not in body
+    assert "Model Fan" in body  # which rows depend on it
     status, body = text(post(admin_client, f"/admin/chat_models/{model.id}/delete", data={}))
     assert status == 409 and "cannot be deleted while other rows depend on it" in body
     db.session.expire_all()
@@ -393,3 +394,74 @@ def test_dashboard_counts_and_charts(admin_client):
     assert status == 200 and "<svg" in body and "Sign-ups per day" in body and "Subscriptions by state" in body
     today = datetime.now(timezone.utc).date().isoformat()
     assert f"{today}: " in body
+
+
+def test_changing_a_stored_key_needs_a_fresh_sign_in(client, app_context):
+    admin = make_admin()
+    api = make_ai_model_api(name="Keyed", api_key="sk-original-0000")
+    db.session.commit()
+    sign_in(client, admin, fresh=False)
+    with post(client, f"/admin/ai_model_apis/{api.id}/edit", data={"name": "Keyed", "api_key": "sk-new-1111"}) as r:
+        assert r.status_code == 302 and "/reauthenticate" in r.headers["Location"]
+    db.session.expire_all()
+    assert db.session.get(AiModelApi, api.id).api_key == "sk-original-0000"
+    # Other edits don't ask again.
+    with post(client, f"/admin/ai_model_apis/{api.id}/edit", data={"name": "Keyed 2", "api_key": ""}) as r:
+        assert r.status_code == 302 and "/admin/ai_model_apis/" in r.headers["Location"]
+
+
+def test_create_user_from_the_admin(admin_client):
+    with post(admin_client, "/admin/users/new", data={"email": "Made@Example.com", "first_name": "Made"}) as r:
+        assert r.status_code == 302
+    user = db.session.scalars(sa.select(KhojUser).where(KhojUser.email == "Made@Example.com")).one()
+    assert user.username == user.email and user.subscription is not None
+    status, body = text(post(admin_client, "/admin/users/new", data={"email": "made@example.com"}))
+    assert status == 200 and "Another user already has this email" in body
+
+
+def test_entries_filters_and_search(admin_client):
+    from portal.models import SearchModelConfig
+
+    alice, bob = make_user(email="alice-e@example.com"), make_user(email="bob-e@example.com")
+    model = db.session.scalars(sa.select(SearchModelConfig)).first()
+    for user, path, kind in ((alice, "/notes/alpha.md", "markdown"), (bob, "/docs/beta.org", "org")):
+        db.session.add(Entry(user_id=user.id, embeddings=[0.2] * 384, raw="r", compiled="c", file_path=path,
+                             file_type=kind, hashed_value="2" * 32, search_model_id=model.id if model else None))
+    db.session.commit()
+    _, body = text(get(admin_client, "/admin/entries/?q=alpha"))
+    assert "/notes/alpha.md" in body and "/docs/beta.org" not in body
+    _, body = text(get(admin_client, "/admin/entries/?q=bob-e"))
+    assert "/docs/beta.org" in body and "/notes/alpha.md" not in body
+    _, body = text(get(admin_client, "/admin/entries/?f_type=org"))
+    assert "/docs/beta.org" in body and "/notes/alpha.md" not in body
+    _, body = text(get(admin_client, "/admin/entries/?f_user=ALICE-E%40example.com"))
+    assert "/notes/alpha.md" in body and "/docs/beta.org" not in body
+    _, body = text(get(admin_client, f"/admin/entries/?f_user={bob.id}&f_source=computer"))
+    assert "/docs/beta.org" in body and "/notes/alpha.md" not in body
+
+
+def test_conversation_csv_export_for_superusers(admin_client):
+    from portal.models import Conversation
+
+    owner = make_user(email="talker@example.com")
+    db.session.add(Conversation(user=owner, title="=cmd|' /C calc'!A0",
+                                conversation_log={"chat": [{"by": "you", "message": "hello there"}]}))
+    db.session.commit()
+    with get(admin_client, "/admin/conversations/export.csv?q=talker") as response:
+        assert response.status_code == 200
+        rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[1][0].startswith("'=cmd") and rows[1][1] == "talker@example.com" and "hello there" in rows[1][-1]
+
+
+def test_audit_log_filters(admin_client):
+    target = make_user(email="audited@example.com")
+    db.session.commit()
+    with post(admin_client, "/admin/users/action",
+              data={"action": "verify_email", "ids": [target.id], "confirm": "yes"}) as response:
+        assert response.status_code == 302
+    _, body = text(get(admin_client, "/admin/audit_log/?f_actor=boss%40example.com&f_action=users.update"))
+    assert f"khoj_user #{target.id}" in body
+    _, body = text(get(admin_client, f"/admin/audit_log/?f_object=khoj_user:{target.id}"))
+    assert "users.update" in body
+    _, body = text(get(admin_client, "/admin/audit_log/?f_actor=nobody%40example.com"))
+    assert f"khoj_user #{target.id}" not in body
