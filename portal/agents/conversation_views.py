@@ -32,7 +32,8 @@ def json_download(data: dict, filename: str) -> Response:
 def conversations():
     page = request.args.get("page", 1, type=int)
     pagination = service.list_conversations(current_user, page=page)
-    return render_template("agents/conversations.html", pagination=pagination, service=service)
+    return render_template("agents/conversations.html", pagination=pagination, service=service,
+                           counts=service.message_counts(pagination.items))
 
 
 @bp.route("/conversations/<int:conversation_id>", methods=["GET", "POST"])

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from sqlalchemy.orm import defer, selectinload
 from pydantic import ValidationError
 
 from .. import audit
@@ -43,7 +44,18 @@ def conversations_query(user):
 
 
 def list_conversations(user, page: int = 1, per_page: int = 20):
-    return db.paginate(conversations_query(user), page=page, per_page=per_page, error_out=False)
+    """A page of the user's conversations without their logs (which can be large); see message_counts."""
+    query = conversations_query(user).options(defer(Conversation.conversation_log), selectinload(Conversation.agent))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def message_counts(conversations) -> dict[int, int]:
+    """{conversation id: number of messages}, counted by the database in one query."""
+    ids = [c.id for c in conversations]
+    if not ids:
+        return {}
+    length = sa.func.coalesce(sa.func.jsonb_array_length(Conversation.conversation_log["chat"]), 0)
+    return dict(db.session.execute(sa.select(Conversation.id, length).where(Conversation.id.in_(ids))).all())
 
 
 def get_own(user, conversation_id: int) -> Conversation | None:

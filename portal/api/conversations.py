@@ -10,12 +10,12 @@ from . import ApiError, bp, token_required
 from .openapi import describe
 
 
-def summary(conversation) -> dict:
+def summary(conversation, count: int | None = None) -> dict:
     return {
         "id": conversation.id,
         "title": service.display_title(conversation),
         "agent": conversation.agent.slug if conversation.agent else None,
-        "messages": len(service.messages(conversation)),
+        "messages": count if count is not None else len(service.messages(conversation)),
         "created_at": conversation.created_at.isoformat(),
         "updated_at": conversation.updated_at.isoformat(),
     }
@@ -28,7 +28,9 @@ def list_conversations():
     page = max(1, request.args.get("page", 1, type=int))
     per_page = min(max(1, request.args.get("per_page", 50, type=int)), 200)
     pagination = service.list_conversations(g.api_user, page=page, per_page=per_page)
-    return jsonify({"conversations": [summary(c) for c in pagination.items], "page": pagination.page,
+    counts = service.message_counts(pagination.items)
+    return jsonify({"conversations": [summary(c, counts.get(c.id, 0)) for c in pagination.items],
+                    "page": pagination.page,
                     "pages": pagination.pages, "total": pagination.total})
 
 
