@@ -181,13 +181,18 @@ def plan_summary(user, config, at: datetime | None = None) -> PlanSummary:
     state = subscription_state(subscription, at)
     ends_at = access_ends_at(subscription)
     days_left = trial_days_left(subscription, at)
-    title, sentence = _describe(subscription, state, ends_at, days_left)
+    billing = billing_configured(config)
+    if billing:
+        title, sentence = _describe(subscription, state, ends_at, days_left)
+    else:
+        title, sentence = "Everything included", (
+            "Billing is not set up on this server, so every feature and model is open to everyone.")
     trial_used = subscription is not None and subscription.enabled_trial_at is not None
     return PlanSummary(
         state=state, title=title, sentence=sentence, ends_at=ends_at, trial_days_left=days_left,
-        subscribed=is_subscribed(user, config, at), billing=billing_configured(config),
+        subscribed=is_subscribed(user, config, at), billing=billing,
         version=subscription.version if subscription is not None else None,
-        can_start_trial=not trial_used and state not in (SUBSCRIBED, UNSUBSCRIBED, TRIAL),
+        can_start_trial=billing and not trial_used and state not in (SUBSCRIBED, UNSUBSCRIBED, TRIAL),
         can_cancel=state == SUBSCRIBED, can_resubscribe=state == UNSUBSCRIBED,
         subscribe_url=subscribe_url(user, config) if state not in (SUBSCRIBED, UNSUBSCRIBED) else None,
     )

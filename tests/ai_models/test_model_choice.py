@@ -219,3 +219,9 @@ def test_api_voice_models(client, billing, catalogue):
                                .where(UserVoiceModelConfig.user_id == user.id)).scalar_one()
     assert saved == catalogue["voice_std"].id
     assert client.get("/api/models/voice", headers=headers).json["effective"]["id"] == catalogue["voice_std"].id
+
+
+def test_the_models_page_needs_a_signed_in_user(client):
+    response = client.get("/models")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.post("/models/chat/1", data={}).status_code == 302

@@ -65,6 +65,16 @@ def test_without_billing_the_page_says_everything_is_open_and_offers_no_payment(
     html = page_text(login_as(make_user()))
     assert "Billing is not set up on this server" in html
     assert SUBSCRIPTION_URL not in html and "Subscribe</a>" not in html
+    assert "Start 7-day free trial" not in html
+
+
+def test_extra_fields_cannot_set_the_plan(login_as, billing):
+    user = committed_user()
+    post(login_as(user), "trial", user, type="standard", is_recurring="y",
+         renewal_date="2099-01-01T00:00:00+00:00", enabled_trial_at="")
+    sub = reload(user)
+    assert (sub.type, sub.is_recurring) == ("trial", False)
+    assert sub.renewal_date - sub.enabled_trial_at == timedelta(days=7)
 
 
 def test_start_the_trial_once(login_as, billing):
