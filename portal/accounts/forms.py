@@ -59,7 +59,8 @@ class CodeSignInForm(FlaskForm):
 
 class MagicLinkForm(FlaskForm):
     email = HiddenField(validators=[DataRequired()])
-    code = HiddenField(validators=[DataRequired()])
+    code = StringField("Code from the email", validators=CODE,
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "data-code-from-fragment": ""})
 
 
 class CodeForm(FlaskForm):

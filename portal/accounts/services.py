@@ -179,7 +179,9 @@ def _issue_email_code(user: KhojUser) -> str:
 def _login_link(user: KhojUser, actor: KhojUser | None) -> tuple[str, str]:
     code = _issue_email_code(user)
     audit.record("user.login_link", actor=actor if actor is not None else user, obj=user)
-    return url_for("accounts.magic_link", email=user.email, code=code, _external=True), code
+    # The code travels in the fragment, which browsers never send: it stays out of access logs,
+    # proxies and Referer headers (security.md #18). accounts.js copies it into the form.
+    return url_for("accounts.magic_link", email=user.email, _anchor=f"code={code}", _external=True), code
 
 
 def issue_login_link(user: KhojUser, actor: KhojUser | None = None) -> str:

@@ -185,11 +185,12 @@ def code_sign_in():
 
 @bp.route("/login/link", methods=["GET", "POST"])
 def magic_link():
-    """The emailed link. GET only shows a button: signing in is a POST, so link scanners that open
-    mail links cannot spend the code, and no state changes on GET."""
+    """The emailed link (/login/link?email=…#code=…). GET only shows a button: signing in is a POST, so
+    link scanners that open mail links cannot spend the code, and no state changes on GET. The code is
+    in the URL fragment, which never reaches the server; accounts.js puts it into the form."""
     form = MagicLinkForm()
     if request.method == "GET":
-        form.email.data, form.code.data = request.args.get("email", ""), request.args.get("code", "")
+        form.email.data = request.args.get("email", "")
     elif form.validate_on_submit():
         user = services.sign_in_with_code(form.email.data, form.code.data, client_ip())
         db.session.commit()

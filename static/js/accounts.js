@@ -16,3 +16,13 @@ document.addEventListener('click', function (event) {
     done();
   }
 });
+
+// The sign-in link carries its one-time code in the URL fragment (#code=123456), which the browser never
+// sends to the server. Copy it into the form, then drop it from the address bar and history.
+(function () {
+  var input = document.querySelector('[data-code-from-fragment]');
+  var match = /(?:^|[#&])code=(\d{6})(?:&|$)/.exec(window.location.hash);
+  if (!input || !match) { return; }
+  input.value = match[1];
+  history.replaceState(null, '', window.location.pathname + window.location.search);
+})();
