@@ -51,10 +51,12 @@ class AgentForm(FlaskForm):
 
     privacy_explanations = PRIVACY_EXPLANATIONS
 
-    def set_chat_models(self, choices) -> None:
-        """`choices` from services.chat_model_choices: models the owner may not use are shown, disabled."""
+    def set_chat_models(self, choices, current_id: int | None = None) -> None:
+        """`choices` from services.chat_model_choices: models the owner may not use are shown, disabled —
+        except the agent's current model, so saving other fields keeps it (browsers drop disabled options)."""
         self.chat_model_options = [("", "Server default", True)] + [
-            (str(model.id), model.friendly_name or model.name, allowed) for model, allowed in choices
+            (str(model.id), model.friendly_name or model.name, allowed or model.id == current_id)
+            for model, allowed in choices
         ]
         self.chat_model.choices = [SelectChoice(value, label) for value, label, _ in self.chat_model_options]
 

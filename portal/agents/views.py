@@ -38,7 +38,8 @@ def expected_version(form) -> int | None:
 def agent_form(agent=None, *, admin_managed: bool = False) -> AgentForm:
     form = AgentForm(obj=agent) if agent is not None else AgentForm()
     owner = agent.creator if agent is not None else (None if admin_managed else current_user)
-    form.set_chat_models(services.chat_model_choices(owner, owner_is_admin=owner is None))
+    form.set_chat_models(services.chat_model_choices(owner, owner_is_admin=owner is None),
+                         current_id=agent.chat_model_id if agent is not None else None)
     if request.method == "GET" and agent is not None:
         form.chat_model.data = str(agent.chat_model_id or "")
         form.version.data = str(agent.version)

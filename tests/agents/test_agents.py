@@ -236,6 +236,21 @@ def test_standard_model_needs_a_subscription(app_context, billing, login_as, cli
     assert response.json["details"] == [{"field": "chat_model", "message": "Subscribe to switch to this chat model."}]
 
 
+def test_a_lapsed_owner_keeps_the_agents_model_when_editing_other_fields(app_context, billing, login_as):
+    user = make_user()
+    standard = make_chat_model(price_tier="standard")
+    agent = make_agent(user, name="Keeper", chat_model_id=standard.id)
+    db.session.commit()
+    client = login_as(user)
+    page = client.get(f"/agents/{agent.slug}/edit").get_data(as_text=True)
+    assert re.search(rf'<option value="{standard.id}" selected>', page)  # not disabled: the browser sends it
+    response = client.post(f"/agents/{agent.slug}/edit", data={**FORM, "name": "Keeper", "personality": "New.",
+                                                               "chat_model": str(standard.id), "version": agent.version})
+    assert response.status_code == 302
+    db.session.refresh(agent)
+    assert agent.personality == "New." and agent.chat_model_id == standard.id
+
+
 def test_admin_managed_agents_may_use_any_model(app_context, billing, login_as):
     standard = make_chat_model(price_tier="standard")
     response = login_as(make_admin()).post("/admin/agents/new", data={**FORM, "chat_model": str(standard.id),
