@@ -71,13 +71,13 @@ def _bind(flask_app: Flask, spec: TaskSpec):
     return run
 
 
-def build_queue(flask_app: Flask, connector) -> procrastinate.App:
+def build_queue(flask_app: Flask, connector, *, periodic: bool = True) -> procrastinate.App:
     from . import tasks  # noqa: F401  (registers the tasks)
 
     qapp = procrastinate.App(connector=connector)
     for name, spec in TASKS.items():
         qapp.task(name=name, queue=QUEUE, **spec.options)(_bind(flask_app, spec))
-    for name, cron in PERIODIC:
+    for name, cron in PERIODIC if periodic else ():
         qapp.periodic(cron=cron, periodic_id=name)(qapp.tasks[name])
     return qapp
 
@@ -97,14 +97,15 @@ def defer(name: str, *, lock: str | None = None, queueing_lock: str | None = Non
             return None
 
 
-def worker_queue(flask_app: Flask) -> procrastinate.App:
-    return build_queue(flask_app, procrastinate.PsycopgConnector(conninfo=conninfo(flask_app)))
+def worker_queue(flask_app: Flask, *, periodic: bool = True) -> procrastinate.App:
+    return build_queue(flask_app, procrastinate.PsycopgConnector(conninfo=conninfo(flask_app)), periodic=periodic)
 
 
-def run_worker(flask_app: Flask, *, wait: bool = True, concurrency: int = 1, **options) -> None:
+def run_worker(flask_app: Flask, *, wait: bool = True, concurrency: int = 1, periodic: bool = True,
+               **options) -> None:
     """Run one worker for this Flask app's database (until stopped, or until the queue is empty
-    when wait=False)."""
-    qapp = worker_queue(flask_app)
+    when wait=False). periodic=False leaves out the periodic tasks (re-index, recovery)."""
+    qapp = worker_queue(flask_app, periodic=periodic)
     options.setdefault("install_signal_handlers", wait)
     options.setdefault("listen_notify", wait)
     qapp.run_worker(queues=[QUEUE], wait=wait, concurrency=concurrency, **options)
@@ -118,7 +119,7 @@ def retry_stalled_jobs(flask_app: Flask, seconds_since_heartbeat: float = 60) ->
     """Jobs whose worker stopped sending heartbeats (killed mid-job): mark what they were syncing as
     failed and queue them again. Returns the job ids retried. The periodic `jobs.recover` task and
     `flask worker` at start-up call this."""
-    qapp = worker_queue(flask_app)
+    qapp = worker_queue(flask_app, periodic=False)
 
     async def work():
         async with qapp.open_async():

@@ -13,7 +13,9 @@ from ..integrations.errors import TransientSyncError
 from .queue import task
 
 MAX_ATTEMPTS = 4
-RETRY = procrastinate.RetryStrategy(max_attempts=MAX_ATTEMPTS, exponential_wait=2,
+# procrastinate's max_attempts counts retries after the first run, and job.attempts is the number of
+# runs before the current one.
+RETRY = procrastinate.RetryStrategy(max_attempts=MAX_ATTEMPTS - 1, exponential_wait=2,
                                     retry_exceptions={TransientSyncError})
 
 
