@@ -95,6 +95,8 @@ def from_env() -> dict:
         # SSRF guard (security.md #25): user-supplied URLs may not reach private or loopback
         # addresses unless this is on.
         "ALLOW_PRIVATE_URLS": _bool("ALLOW_PRIVATE_URLS", False),
+        # Multiplies every rate limit; only for load tests from one address (bench/load.py sets it).
+        "RATE_LIMIT_SCALE": _int("RATE_LIMIT_SCALE", 1),
         # Background jobs: `make run` starts one worker beside the web server in development.
         "RUN_WORKER_IN_DEV": _bool("RUN_WORKER_IN_DEV", True),
         # Logging.

@@ -26,6 +26,7 @@ class RateLimited(Exception):
 def hit(slug: str, identifier: str, limit: int, window: int, message: str | None = None) -> None:
     """Record one attempt; raise RateLimited when `limit` attempts already happened in `window` seconds."""
     identifier = identifier[:255]
+    limit = scaled(limit)
     db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"{slug}|{identifier}"))))
     since = sa.func.now() - sa.text(f"interval '{int(window)} seconds'")
     count, oldest = db.session.execute(
@@ -42,6 +43,13 @@ def hit(slug: str, identifier: str, limit: int, window: int, message: str | None
         raise RateLimited(retry_after, message or "Too many attempts. Please wait and try again.")
     db.session.add(RateLimitRecord(slug=slug, identifier=identifier))
     db.session.commit()
+
+
+def scaled(limit: int) -> int:
+    """`limit` times RATE_LIMIT_SCALE (1 unless a load test raises it)."""
+    from flask import current_app, has_app_context
+
+    return limit * int(current_app.config.get("RATE_LIMIT_SCALE", 1)) if has_app_context() else limit
 
 
 def attempts(slug: str, identifier: str, window: int) -> int:

@@ -1,0 +1,127 @@
+"""What one simulated person does against the portal (driven by bench/load.py).
+
+Signs in through the real form once, then browses lists, searches (page and API), creates and revokes
+API tokens, and edits their agent. Credentials come from the JSON file named by LOAD_USERS_FILE.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import re
+from html.parser import HTMLParser
+
+from locust import HttpUser, between, task
+
+USERS = json.loads(open(os.environ["LOAD_USERS_FILE"]).read())
+_next_user = itertools.count()
+QUERIES = ["vector index", "meeting notes", "gardening tips", "budget plan", "travel checklist", "reading list"]
+
+
+class FormFields(HTMLParser):
+    """Collects the submit-able values of the first form whose action contains `action`."""
+
+    def __init__(self, action: str):
+        super().__init__()
+        self.action, self.inside, self.done = action, False, False
+        self.fields: list[tuple[str, str]] = []
+        self._textarea = self._select = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and not self.done and self.action in (a.get("action") or ""):
+            self.inside = True
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name"):
+            kind = a.get("type", "text")
+            if kind in ("checkbox", "radio") and "checked" not in a:
+                return
+            if kind not in ("submit", "button", "file"):
+                self.fields.append((a["name"], a.get("value", "")))
+        elif tag == "textarea":
+            self._textarea = [a.get("name"), ""]
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.fields.append((self._select, a.get("value", "")))
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "textarea" and self._textarea is not None:
+            self.fields.append(tuple(self._textarea))
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "form" and self.inside:
+            self.inside, self.done = False, True
+
+
+def form_fields(html: str, action: str) -> list[tuple[str, str]]:
+    parser = FormFields(action)
+    parser.feed(html)
+    return parser.fields
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    return match.group(1) if match else ""
+
+
+class PortalUser(HttpUser):
+    wait_time = between(0.5, 2.0)
+
+    def on_start(self):
+        self.account = USERS[next(_next_user) % len(USERS)]
+        page = self.client.get("/login", name="GET /login")
+        self.client.post("/login", name="POST /login", data={
+            "csrf_token": csrf_token(page.text), "email": self.account["email"],
+            "password": self.account["password"],
+        })
+
+    @task(4)
+    def browse_agents(self):
+        self.client.get("/agents", name="GET /agents")
+
+    @task(2)
+    def browse_conversations(self):
+        self.client.get("/conversations", name="GET /conversations")
+
+    @task(2)
+    def browse_files(self):
+        self.client.get("/search/files", name="GET /search/files")
+
+    @task(5)
+    def search_page(self):
+        self.client.get("/search", params={"q": random.choice(QUERIES)}, name="GET /search?q")
+
+    @task(3)
+    def search_api(self):
+        self.client.get("/api/search", params={"q": random.choice(QUERIES), "n": 5}, name="GET /api/search",
+                        headers={"Authorization": f"Bearer {self.account['token']}"})
+
+    @task(1)
+    def create_and_revoke_token(self):
+        page = self.client.get("/tokens", name="GET /tokens")
+        created = self.client.post("/tokens", name="POST /tokens", data={
+            "csrf_token": csrf_token(page.text), "name": "load test", "expiry": "never",
+        })
+        ids = re.findall(r'action="/tokens/(\d+)/revoke"', created.text)
+        if ids:
+            self.client.post(f"/tokens/{ids[0]}/revoke", name="POST /tokens/<id>/revoke",
+                             data={"csrf_token": csrf_token(created.text)})
+
+    @task(2)
+    def edit_agent(self):
+        url = f"/agents/{self.account['agent_slug']}/edit"
+        page = self.client.get(url, name="GET /agents/<slug>/edit")
+        fields = [(k, v) for k, v in form_fields(page.text, "/edit") if k != "personality"]
+        fields.append(("personality", f"Edited under load {random.randint(0, 10**6)}"))
+        with self.client.post(url, name="POST /agents/<slug>/edit", data=fields, catch_response=True) as answer:
+            # Two tabs of one person may race: a clear 409 conflict is the designed answer, not an error.
+            if answer.status_code == 409:
+                answer.success()
