@@ -388,7 +388,7 @@ def type_counts(user, *, agent=None) -> dict[str, int]:
 
 def list_all_paths(user, *, agent=None, file_source: str | None = None) -> list[str]:
     """Every indexed file path of the owner (optionally of one source)."""
-    query = sa.select(sa.distinct(Entry.file_path)).where(owner_clause(Entry, user, agent))
+    query = sa.select(Entry.file_path).distinct().where(owner_clause(Entry, user, agent)).order_by(Entry.file_path)
     if file_source:
         query = query.where(Entry.file_source == file_source)
     return [path for path in db.session.execute(query).scalars() if path]

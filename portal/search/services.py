@@ -73,6 +73,10 @@ class SearchResult:
     text_rank: int | None = None
 
     @property
+    def trail(self) -> list[str]:
+        return heading_trail(self.heading)
+
+    @property
     def file_name(self) -> str:
         return (self.file_path or "").replace("\\", "/").rsplit("/", 1)[-1]
 
@@ -286,7 +290,7 @@ def search(
         results.append(SearchResult(
             id=row.id, entry=row.raw, compiled=row.compiled, heading=row.heading, file_path=row.file_path,
             file_type=row.file_type, file_source=row.file_source, url=row.url, corpus_id=str(row.corpus_id),
-            distance=distance, fused=score, snippet=highlight(row.snippet), dense_rank=dense_rank.get(entry_id),
+            distance=distance, fused=score, snippet=highlight(_without_heading(row.snippet, row.heading)), dense_rank=dense_rank.get(entry_id),
             text_rank=text_rank.get(entry_id),
         ))
         if len(results) >= n:
@@ -311,11 +315,12 @@ def _load(ids: list[int], vector, tsq: str) -> dict:
     statement = sa.text(
         "SELECT e.id, e.raw, e.compiled, e.heading, e.file_path, e.file_type, e.file_source, e.url, e.corpus_id, "
         f"{distance} AS distance, "
-        "CASE WHEN :tsq = '' THEN left(e.compiled, 300) ELSE ts_headline('english', "
+        "CASE WHEN :tsq = '' THEN left(e.raw, 400) ELSE ts_headline('english', "
         # < and > swapped out first, or ts_headline would drop anything that looks like an HTML tag.
-        "translate(e.compiled, '<>', :angles), "
-        "to_tsquery('english', :tsq), 'MaxFragments=2, MinWords=12, MaxWords=30, FragmentDelimiter=\" … \", "
-        "StartSel=' || :start || ', StopSel=' || :stop) END AS snippet "
+        "translate(e.raw, '<>', :angles), to_tsquery('english', :tsq), "
+        "CASE WHEN length(e.raw) <= 600 THEN 'HighlightAll=true, ' ELSE "
+        "'MaxFragments=3, MinWords=15, MaxWords=35, FragmentDelimiter=\" … \", ' END "
+        "|| 'StartSel=' || :start || ', StopSel=' || :stop) END AS snippet "
         "FROM entry e WHERE e.id = ANY(:ids)"
     )
     if vector is not None:
@@ -323,6 +328,22 @@ def _load(ids: list[int], vector, tsq: str) -> dict:
     else:
         params.pop("qvec")
     return {row.id: row for row in db.session.execute(statement, params)}
+
+
+def _without_heading(snippet: str | None, heading: str | None) -> str | None:
+    """Drop the section's own heading line from the snippet: the page shows it as the title."""
+    if not snippet or not heading:
+        return snippet
+    first, _, rest = snippet.partition("\n")
+    plain = first.replace(_HL_START, "").replace(_HL_STOP, "").strip()
+    if rest and plain == heading.splitlines()[-1].strip():
+        return rest
+    return snippet
+
+
+def heading_trail(heading: str | None) -> list[str]:
+    """'# A\n## B' → ['A', 'B'] (markdown # and org * markers removed) for a breadcrumb."""
+    return [line.lstrip("#*").strip() for line in (heading or "").splitlines() if line.strip()]
 
 
 def highlight(snippet: str | None) -> Markup:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, MultipleFileField, SelectField, StringField
+from wtforms import HiddenField, MultipleFileField
 from wtforms.validators import AnyOf, Optional
 
 from ..auth import wants_json
@@ -30,18 +30,22 @@ class DeleteForm(FlaskForm):
     value = HiddenField(validators=[Optional()])
 
 
-class SearchForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET form: nothing changes
-
-    q = StringField("Search")
-    t = SelectField("Type", choices=[("all", "All types")] + [(t, TYPE_LABELS.get(t, t)) for t in FILE_TYPES],
-                    default="all")
-
-
 def _limit(slug: str, default):
     limit, window = current_app.config.get(f"{slug.upper().replace('-', '_')}_RATE_LIMIT", default)
     hit(slug, f"user:{current_user.id}", limit, window)
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+@bp.app_template_global("human_size")
+def _human_size(size: int) -> str:
+    return human_size(size)
 
 
 @bp.get("/search")
@@ -50,10 +54,9 @@ def index():
     from .indexing import type_counts
     from .services import SearchError, search
 
-    form = SearchForm(request.args, meta={"csrf": False})
     counts = type_counts(current_user)
-    query = (form.q.data or "").strip()
-    file_type = form.t.data if form.t.data in FILE_TYPES else None
+    query = request.args.get("q", "").strip()
+    file_type = request.args.get("t") if request.args.get("t") in FILE_TYPES else None
     results, error, elapsed = [], None, None
     if query:
         _limit("search", SEARCH_LIMIT)
@@ -63,9 +66,8 @@ def index():
             elapsed = timings.get("embed_ms", 0) + timings.get("sql_ms", 0)
         except SearchError as exc:
             error = exc.message
-            form.q.errors = [exc.message]
     return render_template(
-        "search/index.html", form=form, query=query, results=results, counts=counts, error=error,
+        "search/index.html", query=query, results=results, counts=counts, error=error,
         total_files=sum(counts.values()), file_type=file_type, elapsed=elapsed, type_labels=TYPE_LABELS,
     )
 
