@@ -8,7 +8,7 @@ from ..extensions import db
 from . import services
 from .forms import CodeForm, DeleteAccountForm, EmailChangeForm, NameForm, PasswordChangeForm, PhoneForm
 from .mail import DeliveryError
-from .views import bp, client_ip
+from .views import bp, client_ip, sign_out_everywhere_and_redirect
 
 
 def render_profile(status: int = 200, **forms):
@@ -168,12 +168,7 @@ def profile_google_disconnect():
 @bp.post("/profile/sign-out-everywhere")
 @login_required
 def sign_out_everywhere():
-    services.end_all_sessions(current_user)
-    db.session.commit()
-    logout_user()
-    session.clear()
-    flash("You are signed out on every device.", "success")
-    return redirect(url_for("accounts.login"))
+    return sign_out_everywhere_and_redirect("You are signed out on every device.")
 
 
 @bp.route("/profile/delete", methods=["GET", "POST"])

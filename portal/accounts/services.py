@@ -69,16 +69,17 @@ def create_user(email: str, password: str | None = None, *, is_staff: bool = Fal
     return user
 
 
+def check_new_credentials(email: str, password: str) -> None:
+    for field, problem in (("email", email_problem(email)), ("password", password_problem(password))):
+        if problem:
+            raise AccountError(problem, field)
+
+
 def sign_up(email: str, password: str, ip: str, first_name: str = "", last_name: str = "") -> KhojUser:
     """A self-service account. Only these fields: staff, superuser and plan are never taken from input."""
     ratelimit.hit("signup", f"ip:{ip}", limit=10, window=3600)
     email = email.strip()
-    problem = email_problem(email)
-    if problem:
-        raise AccountError(problem, "email")
-    problem = password_problem(password)
-    if problem:
-        raise AccountError(problem, "password")
+    check_new_credentials(email, password)
     if find_user_by_email(email):
         raise AccountError("An account with this email already exists. Sign in instead.", "email")
     user = create_user(email, password, first_name=first_name.strip(), last_name=last_name.strip())
@@ -91,12 +92,7 @@ def set_up_first_admin(email: str, password: str) -> KhojUser:
     db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("accounts.setup"))))
     if admin_exists():
         raise AccountError("An admin already exists.")
-    problem = email_problem(email)
-    if problem:
-        raise AccountError(problem, "email")
-    problem = password_problem(password)
-    if problem:
-        raise AccountError(problem, "password")
+    check_new_credentials(email, password)
     existing = find_user_by_email(email)
     if existing:
         existing.is_staff = existing.is_superuser = True

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import confirm_login, current_user, login_required, login_user, logout_user
 
 from ..extensions import db
@@ -75,11 +75,15 @@ def login():
 @login_required
 def logout():
     """Sign out ends every session of the user: a copied cookie must not outlive sign-out (security.md #7)."""
+    return sign_out_everywhere_and_redirect("You are signed out.")
+
+
+def sign_out_everywhere_and_redirect(message: str):
     services.end_all_sessions(current_user)
     db.session.commit()
     logout_user()
     session.clear()
-    flash("You are signed out.", "success")
+    flash(message, "success")
     return redirect(url_for("accounts.login"))
 
 

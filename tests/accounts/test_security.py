@@ -15,7 +15,6 @@ from email.utils import parsedate_to_datetime
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher, Type
-from argon2.low_level import Type as LowType  # noqa: F401  (same enum; kept for readability of the check)
 from itsdangerous import TimestampSigner
 
 from portal.accounts import services
@@ -449,7 +448,7 @@ def test_sec16_remembered_session_is_asked_to_reauthenticate(client, app, app_co
     user = make_user()
     db.session.commit()
     sign_in(client, user.email, remember="y")
-    remembered = app.test_client_class and app.test_client()
+    remembered = app.test_client()
     remembered.set_cookie("remember_token", client.get_cookie("remember_token").value)
     with remembered.get("/profile") as response:
         assert response.status_code == 200  # still signed in …
