@@ -39,6 +39,10 @@ class WebhookRejected(Exception):
     """The request is not a usable Stripe event (bad signature, malformed payload): answer 400."""
 
 
+class WebhookConflict(Exception):
+    """The subscription kept changing under us; Stripe will deliver the event again."""
+
+
 @dataclass(frozen=True)
 class WebhookResult:
     status: str  # applied / ignored / duplicate
@@ -59,22 +63,25 @@ def verify(payload: bytes, signature_header: str | None, secret: str | None) -> 
     if not signature_header:
         raise WebhookRejected("The Stripe-Signature header is missing.")
     try:
-        stripe.Webhook.construct_event(payload, signature_header, secret)
         event = json.loads(payload)
-    except stripe.SignatureVerificationError as exc:
-        raise WebhookRejected("The Stripe signature is not valid.") from exc
     except ValueError as exc:
         raise WebhookRejected("The payload is not a Stripe event.") from exc
-    if not isinstance(event, dict) or not isinstance(event.get("data", {}).get("object"), dict):
+    data = event.get("data") if isinstance(event, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        # Checked before the stripe library sees it: it assumes a JSON object.
         raise WebhookRejected("The payload is not a Stripe event.")
+    try:
+        stripe.Webhook.construct_event(payload, signature_header, secret)
+    except stripe.SignatureVerificationError as exc:
+        raise WebhookRejected("The Stripe signature is not valid.") from exc
     return event
 
 
 def customer_email(obj: dict) -> str | None:
     customer = obj.get("customer")
-    if isinstance(customer, dict) and customer.get("email"):
-        return customer["email"]
-    return obj.get("customer_email") or None
+    email = customer.get("email") if isinstance(customer, dict) else None
+    email = email or obj.get("customer_email")
+    return email.strip() if isinstance(email, str) and email.strip() else None
 
 
 def _timestamp(value) -> datetime | None:
@@ -108,24 +115,18 @@ def subscription_period_end(subscription: dict) -> datetime | None:
 
 
 def handle_event(event: dict) -> WebhookResult:
-    """Apply a verified event and commit. Retries a few times when a concurrent edit wins the row."""
+    """Apply a verified event and commit. Retries a few times when a concurrent edit wins the row.
+    Refusals (WebhookRejected) are raised before anything is written."""
     for attempt in range(1, STALE_RETRIES + 1):
         try:
             result = _apply(event)
             if result.status == "applied":
                 db.session.commit()
             return result
-        except WebhookRejected:
-            db.session.rollback()
-            raise
         except StaleDataError:
             db.session.rollback()
             log.info("stripe event %s lost a race for the subscription row (attempt %s)", event.get("id"), attempt)
     raise WebhookConflict()
-
-
-class WebhookConflict(Exception):
-    """The subscription kept changing under us; Stripe will deliver the event again."""
 
 
 def _claim(event_id: str, event_type: str) -> bool:

@@ -189,3 +189,11 @@ def test_each_applied_event_leaves_an_audit_row(client):
     assert row.changes["is_recurring"] == [False, True]
     assert row.changes["renewal_date"][1] == period_end.isoformat()
     assert row.actor_id is None
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"id": "evt_1", "type": "invoice.paid", "data": []}',
+                                  b'{"id": "evt_2", "type": "invoice.paid", "data": {"object": {"customer": {"email": 5}}}}'])
+def test_signed_garbage_is_a_400_not_a_500(client, body):
+    response = client.post("/api/subscription/webhook", data=body,
+                           headers={"Stripe-Signature": stripe_signature(body), "Content-Type": "application/json"})
+    assert response.status_code == 400 and "error" in response.json
