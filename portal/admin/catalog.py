@@ -25,7 +25,7 @@ from ..models.choices import (
 )
 from . import bp
 from .listing import (
-    Action, ChoiceFilter, Column, Filter, ModelAdmin, fk_choices, now, optional_int, register,
+    Action, ChoiceFilter, Column, DeleteRefused, ModelAdmin, fk_choices, now, optional_int, register,
 )
 
 
@@ -123,6 +123,15 @@ class ChatModelAdmin(ModelAdmin):
     def prepare_form(self, form, obj):
         form.ai_model_api_id.choices = fk_choices(AiModelApi, order=AiModelApi.name, blank="— none (local) —")
 
+    def validate(self, form, obj):
+        if obj is not None and form.price_tier.data != "free":
+            is_default = db.session.execute(
+                sa.select(ServerChatSettings.id).where(ServerChatSettings.chat_default_id == obj.id).limit(1)).first()
+            if is_default:
+                return {"price_tier": "This is the server's default chat model, which must stay free tier. "
+                                      "Choose another default in Server chat settings first."}
+        return {}
+
 
 class VoiceModelForm(FlaskForm):
     model_id = StringField("Model id", validators=[DataRequired(), Length(max=200)])
@@ -185,6 +194,11 @@ class SearchModelAdmin(ModelAdmin):
     form_class = SearchModelForm
     secret_fields = ("embeddings_inference_endpoint_api_key", "cross_encoder_inference_endpoint_api_key")
     default_sort = "name"
+
+    def delete(self, obj):
+        if obj.is_active:
+            raise DeleteRefused("This is the active search model config; activate another one first.")
+        super().delete(obj)
 
     def populate(self, form, obj):
         super().populate(form, obj)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import defer, joinedload
 from ..extensions import db
 from ..models import Agent, AuditLog, Conversation, Entry, KhojUser, SearchModelConfig
 from ..models.choices import FILE_SOURCES, FILE_TYPES
-from .listing import ChoiceFilter, Column, Filter, ModelAdmin, register
+from .listing import ChoiceFilter, Column, Filter, ModelAdmin, like_pattern, register
 
 
 def user_filter(column, name: str = "user", label: str = "User (email or id)") -> Filter:
@@ -33,10 +33,6 @@ def matching_user_ids(pattern: str, limit: int = 1000) -> list[int]:
     """Ids of users whose email matches, resolved first: a literal id list lets the planner use the
     owner index of a big table (a sub-select inside OR would scan it)."""
     return list(db.session.scalars(sa.select(KhojUser.id).where(KhojUser.email.ilike(pattern)).limit(limit))) or [-1]
-
-
-def _pattern(q: str) -> str:
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 # --------------------------------------------------------------------------- entries
@@ -81,7 +77,7 @@ class EntryAdmin(ModelAdmin):
         return f"entry #{obj.id}" + (f" ({obj.file_path})" if obj.file_path else "")
 
     def search(self, q):
-        pattern = _pattern(q)
+        pattern = like_pattern(q)
         return sa.or_(Entry.file_path.ilike(pattern), Entry.user_id.in_(matching_user_ids(pattern)))
 
     def annotate(self, rows):
@@ -125,7 +121,7 @@ class ConversationAdmin(ModelAdmin):
         return self.columns + [Column("log", "Conversation log", render=lambda c: c.conversation_log)]
 
     def search(self, q):
-        pattern = _pattern(q)
+        pattern = like_pattern(q)
         return sa.or_(Conversation.title.ilike(pattern), Conversation.user_id.in_(matching_user_ids(pattern)))
 
     def annotate(self, rows):

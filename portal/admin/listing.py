@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import sqlalchemy as sa
 from flask import (
-    Response, abort, current_app, flash, g, redirect, render_template, request, stream_with_context, url_for,
+    Response, abort, flash, g, redirect, render_template, request, stream_with_context, url_for,
 )
 from flask_login import current_user, login_fresh
 from markupsafe import Markup
@@ -202,7 +202,7 @@ class ModelAdmin:
 
     def search(self, q: str):
         """The WHERE clause for free-text `q` (OR of case-insensitive substring matches)."""
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = like_pattern(q)
         clauses = [f.ilike(pattern) for f in self.search_fields]
         return sa.or_(*clauses) if clauses else None
 
@@ -582,6 +582,11 @@ def admin_for(object_type: str) -> ModelAdmin | None:
     return next((a for a in registry.values() if a.object_type == object_type), None)
 
 
+def like_pattern(q: str) -> str:
+    """A case-insensitive substring pattern for ILIKE, with % and _ in `q` matched literally."""
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def csv_cell(value) -> str:
     """A CSV cell that spreadsheets will not run as a formula (OWASP: prefix a quote)."""
     if value is None:
@@ -632,9 +637,6 @@ def optional_int(value):
 
 __all__ = [
     "Action", "BoolFilter", "ChoiceFilter", "Column", "DeleteRefused", "Filter", "ModelAdmin", "RecentFilter",
-    "admin_for", "csv_cell", "fk_choices", "optional_int", "register", "registry",
+    "admin_for", "csv_cell", "fk_choices", "like_pattern", "optional_int", "register", "registry",
 ]
 
-
-def current_config(name: str):
-    return current_app.config.get(name)

@@ -1,7 +1,6 @@
 """Every /admin URL: anonymous → sign-in, plain user → 403, staff → a page (and no stored secret in it)."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 
 from tests.admin.helpers import get, sign_in

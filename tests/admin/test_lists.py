@@ -102,11 +102,10 @@ def test_subscription_state_filter_agrees_with_the_python_rule(admin_client):
 def test_list_queries_do_not_grow_with_rows(admin_client, app):
     """Count SQL statements per list page for 5 and for 50 rows of every model."""
     from portal.admin.listing import registry
-    from tests.admin.test_access import seed_everything
 
     def seed(n):
         for i in range(n):
-            owner = seed_everything_light(i)
+            seed_everything_light(i)
         db.session.commit()
 
     def statements(url):
@@ -465,3 +464,20 @@ def test_audit_log_filters(admin_client):
     assert "users.update" in body
     _, body = text(get(admin_client, "/admin/audit_log/?f_actor=nobody%40example.com"))
     assert f"khoj_user #{target.id}" not in body
+
+
+def test_default_model_cannot_become_paid_and_active_search_config_cannot_go(admin_client):
+    from portal.models import ChatModel, SearchModelConfig
+
+    model = make_chat_model(name="the-default", price_tier="free")
+    db.session.add(ServerChatSettings(chat_default=model, priority=99))
+    db.session.commit()
+    status, body = text(post(admin_client, f"/admin/chat_models/{model.id}/edit",
+                             data={"name": "the-default", "model_type": "openai", "price_tier": "standard",
+                                   "ai_model_api_id": ""}))
+    assert status == 200 and "must stay free tier" in body
+    db.session.expire_all()
+    assert db.session.get(ChatModel, model.id).price_tier == "free"
+    active = db.session.scalars(sa.select(SearchModelConfig).where(SearchModelConfig.is_active)).one()
+    status, body = text(post(admin_client, f"/admin/search_models/{active.id}/delete", data={}))
+    assert status == 409 and "active search model config" in body
