@@ -129,3 +129,35 @@ def test_api_user_for_a_deactivated_user_is_401(client, app_context):
     set_active(user, False, actor=admin)
     db.session.commit()
     assert client.get("/api/v1/user", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_account_changes_and_tokens_leave_audit_rows(client, login_as, app_context):
+    from portal.models import AuditLog
+
+    user = make_user()
+    db.session.commit()
+    login_as(user)
+    client.post("/profile/password", data={"current_password": "correct horse battery staple",
+                                           "new_password": "a brand new passphrase"})
+    client.post("/profile/email", data={"current_password": "a brand new passphrase", "email": "audited@example.com"})
+    client.post("/tokens", data={"name": "audited", "expiry": "never"})
+    token_id = db.session.execute(sa.select(KhojApiUser.id).where(KhojApiUser.user_id == user.id)).scalar_one()
+    client.post(f"/tokens/{token_id}/revoke", data={})
+    rows = db.session.execute(sa.select(AuditLog).where(AuditLog.actor_id == user.id).order_by(AuditLog.id)).scalars()
+    by_action = {row.action: row for row in rows}
+    assert {"user.password_change", "user.email_change", "token.create", "token.revoke"} <= set(by_action)
+    assert by_action["user.password_change"].changes == {"password": "changed"}
+    assert by_action["user.email_change"].changes["email"][1] == "audited@example.com"
+    assert by_action["token.create"].changes["name"] == "audited"
+    assert by_action["token.revoke"].object_id == str(token_id)
+
+
+def test_sign_up_is_rate_limited_per_ip(client, app_context):
+    for n in range(10):
+        response = client.post("/signup", data={"email": f"flood{n}@example.com", "password": "x" * 12},
+                               environ_overrides={"REMOTE_ADDR": "10.9.9.9"})
+        assert response.status_code == 302
+        client.post("/logout", data={})
+    response = client.post("/signup", data={"email": "flood-last@example.com", "password": "x" * 12},
+                           environ_overrides={"REMOTE_ADDR": "10.9.9.9"})
+    assert response.status_code == 429 and "Retry-After" in response.headers
