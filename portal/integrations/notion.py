@@ -19,7 +19,8 @@ PAGE_SIZE = 100
 MAX_DEPTH = 8
 NOTION_PREFIX = "https://www.notion.so/"
 TITLE_PROPERTIES = ("Title", "title", "Name", "Page", "Event")
-HEADINGS = {"heading_1": "# ", "heading_2": "## ", "heading_3": "### "}
+# One level below the page title ("# Title"), so every section carries the title in its heading ancestry.
+HEADINGS = {"heading_1": "## ", "heading_2": "### ", "heading_3": "#### "}
 PREFIXES = {"bulleted_list_item": "- ", "numbered_list_item": "1. ", "to_do": "- [ ] ", "quote": "> "}
 
 
