@@ -23,6 +23,19 @@ def _exists(model, **filters) -> bool:
     return db.session.execute(sa.select(model.id).filter_by(**filters).limit(1)).first() is not None
 
 
+DEMO_NOTES = {
+    "notes/vector-search.md": (
+        "# Vector search\n## HNSW\nHNSW builds a layered graph: slow to build, fast to query. Raise ef_search "
+        "for better recall; iterative scans keep filtered queries complete.\n\n## Hybrid ranking\n"
+        "Reciprocal rank fusion merges the dense and the full-text ranking without tuning score scales.\n"
+    ),
+    "journal/2024-05-02.org": (
+        "* Garden log\n** Tomatoes\nPlanted six tomato seedlings on 2024-05-02 along the south fence; "
+        "water deeply twice a week.\n** Roses\nPruned the climbing roses above an outward-facing bud.\n"
+    ),
+}
+
+
 def seed_demo_data() -> dict[str, int]:
     from ..accounts.services import create_user, find_user_by_email
 
@@ -115,5 +128,12 @@ def seed_demo_data() -> dict[str, int]:
         ]}))
     if not _exists(ProcessLock, name="scheduled_job"):
         add(ProcessLock(name="scheduled_job", max_duration_in_seconds=600))
+    db.session.flush()
+    from ..search.indexing import index_document
+
+    for path, note in DEMO_NOTES.items():  # through the search service, so the notes are searchable
+        result = index_document(ada, file_path=path, data=note.encode("utf-8"), commit=False)
+        if result.chunks_added:
+            counts["entry"] = counts.get("entry", 0) + result.chunks_added
     add(AuditLog(action="demo.seed", object_type="portal", changes={"tables": sorted(counts)}))
     return counts

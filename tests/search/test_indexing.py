@@ -162,3 +162,15 @@ def test_text_from_integrations_chunks_by_declared_type(app_context):
     row = entries(user)[0]
     assert (row.file_type, row.file_source, row.url) == ("notion", "notion", "https://notion.so/page-1")
     assert "## Goals" in row.heading
+
+
+def test_demo_notes_are_indexed_and_searchable(app_context):
+    from portal.accounts.services import find_user_by_email
+    from portal.core.demo import seed_demo_data
+    from portal.search.services import search
+
+    seed_demo_data()
+    ada = find_user_by_email("ada@example.com")
+    results = search(ada, "when did I plant the tomatoes")
+    assert results[0].file_path == "journal/2024-05-02.org"
+    assert search(ada, 'ranking file:"*.md"')[0].file_path == "notes/vector-search.md"
