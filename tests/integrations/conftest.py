@@ -76,8 +76,13 @@ def wired(app, monkeypatch, fake_github, fake_notion):
 
 
 @pytest.fixture(autouse=True)
-def _empty_queue(app):
+def _empty_queue(request):
     """The queue's rows are written by procrastinate's own connections, outside the test transaction."""
+    name = "app" if "app" in request.fixturenames else "live_app" if "live_app" in request.fixturenames else None
+    if name is None:
+        yield
+        return
+    app = request.getfixturevalue(name)
     engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM procrastinate_jobs"))
