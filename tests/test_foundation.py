@@ -50,13 +50,16 @@ def test_timestamps_are_set_by_the_database(app_context):
     db.session.flush()
     db.session.refresh(api)
     assert api.created_at is not None and api.updated_at is not None
+    # The test runs in one rolled-back transaction, where now() does not move: age the row first.
+    db.session.execute(sa.text("UPDATE ai_model_api SET updated_at = now() - interval '1 hour' WHERE id = :id"),
+                       {"id": api.id})
+    db.session.refresh(api)
     first = api.updated_at
-    db.session.execute(sa.text("SELECT pg_sleep(0.01)"))
-    db.session.commit()  # new transaction, so now() moves on
     api.api_base_url = "https://example.com/v1"
     db.session.flush()
     db.session.refresh(api)
     assert api.updated_at > first
+    assert api.updated_at == db.session.execute(sa.select(sa.func.now())).scalar()
 
 
 def test_constraints_live_in_the_database(app_context):

@@ -14,7 +14,8 @@ from portal.extensions import db
 from tests.factories import make_admin, make_user
 
 # Rows that GET requests may legitimately touch: rate-limit bookkeeping and token last-use times.
-BOOKKEEPING_TABLES = ("rate_limit_record", "khoj_api_user")
+# audit_log: CSV exports record who exported what (a GET that writes only its own audit row).
+BOOKKEEPING_TABLES = ("rate_limit_record", "khoj_api_user", "audit_log")
 SKIP_PREFIXES = ("/static/", "/bootstrap/")
 
 
