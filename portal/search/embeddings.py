@@ -36,7 +36,7 @@ MAX_TOKENS = 256
 QUERY_CACHE_SIZE = 1024
 DEFAULT_BATCH_SIZE = 32
 #: Padded tokens per onnxruntime call for the local model (see token_budget_runs).
-DEFAULT_TOKENS_PER_RUN = 512
+DEFAULT_TOKENS_PER_RUN = 256
 
 LOCAL_MODEL_NAME = "all-MiniLM-L6-v2-onnx-int8"
 _TOKENIZER_RELATIVE_PATH = ("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
@@ -251,10 +251,11 @@ class LocalOnnxEmbedder(Embedder):
 def token_budget_runs(lengths: list[int], budget: int) -> list[list[int]]:
     """Group consecutive texts into model runs whose padded size (count × longest) fits ``budget``.
 
-    Measured on a 2-core x86 VM: bigger padded batches are *slower* per text for this
-    model (activations stop fitting in cache), e.g. 256-token passages run at ~24/s one
-    at a time and ~18/s 32 at a time, while short texts still gain a little from sharing
-    a run. A text longer than the budget gets a run of its own.
+    Measured on a 2-core x86 VM (SciFact abstracts, CPU time per passage): bigger padded
+    batches are *slower* per text for this model, e.g. 256-token passages take twice as
+    long in runs of 32 as one at a time; only short texts (~30 tokens) gain, ~10%, from
+    sharing a run. A budget of 256 tokens keeps both: long texts run alone, short ones
+    in small groups. A text longer than the budget gets a run of its own.
     """
     runs: list[list[int]] = []
     current: list[int] = []
