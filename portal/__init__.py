@@ -114,8 +114,10 @@ def register_request_hooks(app: Flask) -> None:
     from .core.errors import register_error_handlers
     from .core.headers import register_security_headers
 
+    from .core.input_guard import register_input_guard
     from .core.navigation import register_navigation
 
+    register_input_guard(app)
     register_error_handlers(app)
     register_security_headers(app)
     register_navigation(app)
