@@ -392,3 +392,10 @@ def list_all_paths(user, *, agent=None, file_source: str | None = None) -> list[
     if file_source:
         query = query.where(Entry.file_source == file_source)
     return [path for path in db.session.execute(query).scalars() if path]
+
+
+def file_exists(user, file_path: str, *, agent=None) -> bool:
+    """Whether the owner has this file (its text or any of its entries)."""
+    in_files = sa.select(FileObject.id).where(owner_clause(FileObject, user, agent), FileObject.file_name == file_path)
+    in_entries = sa.select(Entry.id).where(owner_clause(Entry, user, agent), Entry.file_path == file_path)
+    return db.session.execute(sa.select(sa.or_(in_files.exists(), in_entries.exists()))).scalar_one()

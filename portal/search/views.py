@@ -123,7 +123,7 @@ def upload():
 @login_required
 def delete():
     """GET: a confirmation page. POST: delete one file, one type, or everything."""
-    from .indexing import delete_file, delete_files, list_all_paths, type_counts
+    from .indexing import delete_file, delete_files, file_exists, type_counts
 
     form = DeleteForm(request.form if request.method == "POST" else request.args, meta={})
     scope = form.scope.data
@@ -131,7 +131,7 @@ def delete():
     if scope not in ("file", "type", "all") or (scope == "type" and value not in FILE_TYPES) \
             or (scope == "file" and not value):
         abort(404)
-    if scope == "file" and value not in list_all_paths(current_user):
+    if scope == "file" and not file_exists(current_user, value):
         abort(404)
     counts = type_counts(current_user)
     if request.method == "POST" and form.validate():
