@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from slugify import slugify
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit
@@ -119,6 +120,7 @@ def listed_agents_query(user):
     # The default agent first, then admin-managed agents, then by name.
     return (
         sa.select(Agent).where(listed_criterion(user))
+        .options(selectinload(Agent.creator), selectinload(Agent.chat_model))
         .order_by((Agent.slug != DEFAULT_AGENT_SLUG), sa.not_(Agent.managed_by_admin), sa.func.lower(Agent.name),
                   Agent.id)
     )
