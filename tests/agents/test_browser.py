@@ -58,6 +58,9 @@ def test_protected_agent_is_readable_by_link_but_not_editable_or_listed(page, br
     page.goto("/agents")
     assert page.get_by_role("link", name=name).is_visible()
     shot(page, "index-owner")
+    page.goto(link + "/delete")
+    assert page.get_by_text("0 knowledge entries").is_visible()
+    shot(page, "delete")
     with live_app.app_context():
         agent = db.session.execute(db.select(Agent).where(Agent.name == name)).scalar_one()
         assert (agent.privacy_level, agent.style_color, agent.style_icon) == ("protected", "teal", "Leaf")
