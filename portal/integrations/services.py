@@ -121,16 +121,19 @@ def remove_repo(user: KhojUser, repo: GithubRepoConfig, *, delete_entries: bool)
     return deleted
 
 
-def disconnect_github(user: KhojUser, *, delete_entries: bool) -> int:
-    """Delete the token and repos; with delete_entries, every GitHub entry of the user too."""
+def _disconnect(user: KhojUser, config, source: str, delete_entries: bool) -> int:
     from ..search.indexing import delete_files
 
-    config = github_config(user)
-    deleted = delete_files(user, file_source="github", commit=False) if delete_entries else 0
+    deleted = delete_files(user, file_source=source, commit=False) if delete_entries else 0
     if config is not None:
         db.session.delete(config)
     db.session.flush()
     return deleted
+
+
+def disconnect_github(user: KhojUser, *, delete_entries: bool) -> int:
+    """Delete the token and repos; with delete_entries, every GitHub entry of the user too."""
+    return _disconnect(user, github_config(user), "github", delete_entries)
 
 
 # --------------------------------------------------------------------------- Notion: settings
@@ -157,14 +160,7 @@ def save_notion_token(user: KhojUser, token: str | None) -> NotionConfig:
 
 
 def disconnect_notion(user: KhojUser, *, delete_entries: bool) -> int:
-    from ..search.indexing import delete_files
-
-    config = notion_config(user)
-    deleted = delete_files(user, file_source="notion", commit=False) if delete_entries else 0
-    if config is not None:
-        db.session.delete(config)
-    db.session.flush()
-    return deleted
+    return _disconnect(user, notion_config(user), "notion", delete_entries)
 
 
 # --------------------------------------------------------------------------- queueing

@@ -49,24 +49,46 @@ def status():
     return jsonify(services.sync_status(current_user))
 
 
-@bp.post("/integrations/github/token")
-@login_required
-def github_token():
-    form = TokenForm(prefix="github")
+def _save_token(kind: str, save, secret_field: str, created_message: str):
+    form = TokenForm(prefix=kind)
     if form.validate_on_submit():
         try:
-            created = services.github_config(current_user) is None
-            config = services.save_github_token(current_user, form.token.data)
+            created = (services.github_config if kind == "github" else services.notion_config)(current_user) is None
+            config = save(current_user, form.token.data)
         except services.IntegrationError as exc:
             db.session.rollback()
             _field_error(form, exc)
         else:
-            record("integrations.github_token_saved", actor=current_user, obj=config,
-                   changes={"pat_token": "changed"} if form.token.data else None)
+            record(f"integrations.{kind}_token_saved", actor=current_user, obj=config,
+                   changes={secret_field: "changed"} if form.token.data else None)
             db.session.commit()
-            flash("GitHub connected. Add a repository to sync." if created else "GitHub token saved.", "success")
+            flash(created_message if created else f"{kind.capitalize()} token saved.", "success")
             return redirect(url_for("integrations.index"))
-    return _page(github_form=form, status=422)
+    return _page(**{f"{kind}_form": form}, status=422)
+
+
+def _disconnect(kind: str, config, disconnect, body: str):
+    if config is None:
+        return redirect(url_for("integrations.index"))
+    form = DisconnectForm()
+    label = "GitHub" if kind == "github" else "Notion"
+    if form.validate_on_submit():
+        deleted = disconnect(current_user, delete_entries=form.delete_entries.data)
+        record(f"integrations.{kind}_disconnected", actor=current_user, object_type=f"{kind}_config",
+               object_id=config.id, changes={"entries_deleted": deleted})
+        db.session.commit()
+        flash(f"{label} disconnected: the token is deleted" + (f", and {deleted} entries." if deleted else "."),
+              "success")
+        return redirect(url_for("integrations.index"))
+    return render_template("integrations/confirm.html", form=form, title=f"Disconnect {label}?", body=body,
+                           action=url_for(f"integrations.{kind}_disconnect"), submit="Disconnect")
+
+
+@bp.post("/integrations/github/token")
+@login_required
+def github_token():
+    return _save_token("github", services.save_github_token, "pat_token",
+                       "GitHub connected. Add a repository to sync.")
 
 
 @bp.post("/integrations/github/repos")
@@ -140,41 +162,15 @@ def github_repo_remove(repo_id: int):
 @login_required
 def github_disconnect():
     config = services.github_config(current_user)
-    if config is None:
-        return redirect(url_for("integrations.index"))
-    form = DisconnectForm()
-    if form.validate_on_submit():
-        deleted = services.disconnect_github(current_user, delete_entries=form.delete_entries.data)
-        record("integrations.github_disconnected", actor=current_user, object_type="github_config",
-               object_id=config.id, changes={"entries_deleted": deleted})
-        db.session.commit()
-        flash("GitHub disconnected: the token is deleted" + (f", and {deleted} entries." if deleted else "."),
-              "success")
-        return redirect(url_for("integrations.index"))
-    return render_template("integrations/confirm.html", form=form, title="Disconnect GitHub?",
-                           body=f"The token and the {len(config.repos)} repositories are deleted.",
-                           action=url_for("integrations.github_disconnect"), submit="Disconnect")
+    body = f"The token and the {len(config.repos)} repositories are deleted." if config else ""
+    return _disconnect("github", config, services.disconnect_github, body)
 
 
 @bp.post("/integrations/notion/token")
 @login_required
 def notion_token():
-    form = TokenForm(prefix="notion")
-    if form.validate_on_submit():
-        try:
-            created = services.notion_config(current_user) is None
-            config = services.save_notion_token(current_user, form.token.data)
-        except services.IntegrationError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            record("integrations.notion_token_saved", actor=current_user, obj=config,
-                   changes={"token": "changed"} if form.token.data else None)
-            db.session.commit()
-            flash("Notion connected. Press Sync now to index the pages shared with the integration."
-                  if created else "Notion token saved.", "success")
-            return redirect(url_for("integrations.index"))
-    return _page(notion_form=form, status=422)
+    return _save_token("notion", services.save_notion_token, "token",
+                       "Notion connected. Press Sync now to index the pages shared with the integration.")
 
 
 @bp.post("/integrations/notion/sync")
@@ -187,21 +183,8 @@ def notion_sync():
 @bp.route("/integrations/notion/disconnect", methods=["GET", "POST"])
 @login_required
 def notion_disconnect():
-    config = services.notion_config(current_user)
-    if config is None:
-        return redirect(url_for("integrations.index"))
-    form = DisconnectForm()
-    if form.validate_on_submit():
-        deleted = services.disconnect_notion(current_user, delete_entries=form.delete_entries.data)
-        record("integrations.notion_disconnected", actor=current_user, object_type="notion_config",
-               object_id=config.id, changes={"entries_deleted": deleted})
-        db.session.commit()
-        flash("Notion disconnected: the token is deleted" + (f", and {deleted} entries." if deleted else "."),
-              "success")
-        return redirect(url_for("integrations.index"))
-    return render_template("integrations/confirm.html", form=form, title="Disconnect Notion?",
-                           body="The integration token is deleted and Notion is no longer synced.",
-                           action=url_for("integrations.notion_disconnect"), submit="Disconnect")
+    return _disconnect("notion", services.notion_config(current_user), services.disconnect_notion,
+                       "The integration token is deleted and Notion is no longer synced.")
 
 
 @bp.post("/integrations/url")
