@@ -27,9 +27,19 @@ def index():
     )
 
 
-@bp.post("/models/<any(chat, voice):kind>/<int:model_id>")
+@bp.post("/models/chat/<int:model_id>")
 @login_required
-def choose(kind: str, model_id: int):
+def choose_chat(model_id: int):
+    return _choose("chat", model_id)
+
+
+@bp.post("/models/voice/<int:model_id>")
+@login_required
+def choose_voice(model_id: int):
+    return _choose("voice", model_id)
+
+
+def _choose(kind: str, model_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400, "The form expired or was not sent from this site. Reload the page and try again.")
     try:

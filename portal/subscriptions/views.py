@@ -19,13 +19,6 @@ class PlanActionForm(FlaskForm):
         return int(self.version.data) if (self.version.data or "").isdigit() else None
 
 
-ACTIONS = {
-    "trial": (services.start_trial, "Your 7-day free trial has started."),
-    "cancel": (services.cancel, "Your plan will not renew. You keep access until the end of the period."),
-    "resubscribe": (services.resubscribe, "Your plan renews again."),
-}
-
-
 @bp.get("/plan")
 @login_required
 def plan():
@@ -33,14 +26,29 @@ def plan():
     return render_template("subscriptions/plan.html", plan=summary, form=PlanActionForm(version=summary.version))
 
 
-@bp.post("/plan/<any(trial, cancel, resubscribe):action>")
+@bp.post("/plan/trial")
 @login_required
-def change(action: str):
+def start_trial():
+    return _change(services.start_trial, "Your 7-day free trial has started.")
+
+
+@bp.post("/plan/cancel")
+@login_required
+def cancel():
+    return _change(services.cancel, "Your plan will not renew. You keep access until the end of the period.")
+
+
+@bp.post("/plan/resubscribe")
+@login_required
+def resubscribe():
+    return _change(services.resubscribe, "Your plan renews again.")
+
+
+def _change(change_plan, done: str):
     form = PlanActionForm()
     if not form.validate_on_submit():
         flash("The form expired. Please try again.", "warning")
         return redirect(url_for(".plan"))
-    change_plan, done = ACTIONS[action]
     try:
         change_plan(current_user, form.expected_version())
         services.save()
