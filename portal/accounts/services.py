@@ -93,13 +93,10 @@ def set_up_first_admin(email: str, password: str) -> KhojUser:
     if admin_exists():
         raise AccountError("An admin already exists.")
     check_new_credentials(email, password)
-    existing = find_user_by_email(email)
-    if existing:
-        existing.is_staff = existing.is_superuser = True
-        existing.password_hash = hash_password(password)
-        user = existing
-    else:
-        user = create_user(email, password, is_staff=True, is_superuser=True, verified_email=True)
+    if find_user_by_email(email):
+        # Taking over an existing account through this public page is not allowed.
+        raise AccountError("An account with this email already exists. Use another email for the admin.", "email")
+    user = create_user(email, password, is_staff=True, is_superuser=True, verified_email=True)
     audit.record("user.setup_admin", actor=user, obj=user, changes={"email": user.email, "is_staff": True})
     return user
 

@@ -149,7 +149,8 @@ def reauthenticate():
             confirm_login()
             return redirect(safe_next(request.args.get("next")))
         form.password.errors.append("The password is not correct.")
-    return render_template("accounts/reauthenticate.html", form=form, has_password=current_user.password_hash is not None)
+    return render_template("accounts/reauthenticate.html", form=form, google=google_enabled(),
+                           has_password=current_user.password_hash is not None)
 
 
 # --------------------------------------------------------------------------- one-time codes
@@ -244,7 +245,7 @@ def google_login():
 
     if not google_enabled():
         abort(404)
-    session["google_next"] = safe_next(request.args.get("next"))
+    session["google_next"] = request.args.get("next")
     try:
         client = google_client()
         return client.authorize_redirect(url_for("accounts.google_callback", _external=True))
@@ -297,8 +298,9 @@ def google_callback():
         return redirect(back)
     if linking:
         db.session.commit()
+        confirm_login()  # proving the Google identity again makes the session fresh (re-authentication)
         flash("Your Google account is connected.", "success")
-        return redirect(back)
+        return redirect(safe_next(next_url) if next_url else back)
     return start_session(user, "google", next_url=next_url)
 
 

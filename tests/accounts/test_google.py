@@ -244,3 +244,21 @@ def test_signed_in_user_connects_google_from_the_profile(client, google, login_a
     assert "someone.else@gmail.example" in page and "Disconnect Google" in page
     client.post("/profile/google/disconnect", data={})
     assert google_user("g-connect") is None
+
+
+def test_google_user_reauthenticates_with_google(client, google, app, app_context):
+    set_claims(google, "g-fresh", email="fresh@example.org", email_verified=True)
+    google_flow(client, "g-fresh")
+    with client.session_transaction() as session:
+        session["_fresh"] = False  # as after a restart from the remember-me cookie
+    response = client.get("/profile/delete")
+    assert response.headers["Location"].startswith("/reauthenticate")
+    page = client.get(response.headers["Location"]).text
+    assert "Continue with Google" in page
+    start = client.get("/login/google", query_string={"next": "/profile/delete"})
+    answer = requests.post(start.headers["Location"], data={"sub": "g-fresh"}, allow_redirects=False, timeout=5)
+    parts = urlsplit(answer.headers["Location"])
+    response = client.get(f"{parts.path}?{parts.query}")
+    assert response.headers["Location"] == "/profile/delete"
+    with client.get("/profile/delete") as response:
+        assert response.status_code == 200

@@ -148,6 +148,17 @@ def test_setup_creates_the_first_admin_then_disappears(client, app_context):
     assert response.status_code == 404
 
 
+def test_setup_cannot_take_over_an_existing_account(client, app_context):
+    db.session.execute(sa.update(KhojUser).values(is_staff=False))
+    user = make_user(email="existing@example.com")
+    old_hash = user.password_hash
+    db.session.commit()
+    response = client.post("/setup", data={"email": "existing@example.com", "password": "a long enough passphrase"})
+    assert response.status_code == 200 and "already exists" in response.text
+    db.session.refresh(user)
+    assert not user.is_staff and user.password_hash == old_hash
+
+
 def test_home_links_to_setup_only_while_no_admin_exists(client, app_context):
     db.session.execute(sa.update(KhojUser).values(is_staff=False))
     assert "/setup" in client.get("/").text
