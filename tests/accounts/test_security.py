@@ -216,13 +216,17 @@ def test_sec06_same_answer_for_unknown_user_and_wrong_password(client, app_conte
 def test_sec07_cookie_captured_before_logout_no_longer_authenticates(client, app, app_context):
     user = make_user()
     db.session.commit()
-    sign_in(client, user.email)
-    captured = client.get_cookie("session").value
-    client.post("/logout", data={})
+    sign_in(client, user.email, remember="y")
+    captured = {name: client.get_cookie(name).value for name in ("session", "remember_token")}
     replay = app.test_client()
-    replay.set_cookie("session", captured)
-    with replay.get("/profile") as response:
-        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    replay.set_cookie("session", captured["session"])
+    assert is_signed_in(replay)  # the copy works while the session is alive …
+    client.post("/logout", data={})
+    for name, value in captured.items():  # … and neither cookie works after sign-out
+        replay = app.test_client()
+        replay.set_cookie(name, value)
+        with replay.get("/profile") as response:
+            assert response.status_code == 302 and "/login" in response.headers["Location"], name
 
 
 def test_sec07_new_session_on_sign_in(client, app_context):
@@ -523,3 +527,21 @@ def test_sec18_no_secrets_in_urls_or_logs(client, login_as, app, app_context, ca
     for record in caplog.records:
         text = record.getMessage()
         assert token not in text and token[3:] not in text and DEFAULT_PASSWORD not in text
+
+
+def test_sec17_last_use_is_recorded_at_most_once_a_minute(client, app_context):
+    user = make_user()
+    row, token = make_token(user)
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    client.get("/api/v1/user", headers=headers)
+    db.session.refresh(row)
+    first = row.accessed_at
+    client.get("/api/v1/user", headers=headers)
+    db.session.refresh(row)
+    assert row.accessed_at == first
+    row.accessed_at = first - timedelta(minutes=2)
+    db.session.commit()
+    client.get("/api/v1/user", headers=headers)
+    db.session.refresh(row)
+    assert row.accessed_at > first - timedelta(minutes=2) and row.accessed_at >= first
