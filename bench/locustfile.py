@@ -10,61 +10,22 @@ import json
 import os
 import random
 import re
-from html.parser import HTMLParser
+import sys
+from pathlib import Path
 
 from locust import HttpUser, between, task
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from htmlforms import form_for  # noqa: E402
 
 USERS = json.loads(open(os.environ["LOAD_USERS_FILE"]).read())
 _next_user = itertools.count()
 QUERIES = ["vector index", "meeting notes", "gardening tips", "budget plan", "travel checklist", "reading list"]
 
 
-class FormFields(HTMLParser):
-    """Collects the submit-able values of the first form whose action contains `action`."""
-
-    def __init__(self, action: str):
-        super().__init__()
-        self.action, self.inside, self.done = action, False, False
-        self.fields: list[tuple[str, str]] = []
-        self._textarea = self._select = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form" and not self.done and self.action in (a.get("action") or ""):
-            self.inside = True
-        if not self.inside:
-            return
-        if tag == "input" and a.get("name"):
-            kind = a.get("type", "text")
-            if kind in ("checkbox", "radio") and "checked" not in a:
-                return
-            if kind not in ("submit", "button", "file"):
-                self.fields.append((a["name"], a.get("value", "")))
-        elif tag == "textarea":
-            self._textarea = [a.get("name"), ""]
-        elif tag == "select":
-            self._select = a.get("name")
-        elif tag == "option" and self._select and "selected" in a:
-            self.fields.append((self._select, a.get("value", "")))
-
-    def handle_data(self, data):
-        if self._textarea is not None:
-            self._textarea[1] += data
-
-    def handle_endtag(self, tag):
-        if tag == "textarea" and self._textarea is not None:
-            self.fields.append(tuple(self._textarea))
-            self._textarea = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "form" and self.inside:
-            self.inside, self.done = False, True
-
-
 def form_fields(html: str, action: str) -> list[tuple[str, str]]:
-    parser = FormFields(action)
-    parser.feed(html)
-    return parser.fields
+    form = form_for(html, action)
+    return form.values() if form else []
 
 
 def csrf_token(html: str) -> str:

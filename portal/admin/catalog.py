@@ -305,6 +305,8 @@ class WebScraperAdmin(ModelAdmin):
 
     def validate(self, form, obj):
         kind = form.type.data
+        if kind not in WEB_SCRAPER_TYPES:
+            return {}  # the type field already carries its own error
         key = form.api_key.data or (obj.api_key if obj is not None else None) \
             or current_app.config.get(f"{kind.upper()}_API_KEY")
         if kind in KEYED_SCRAPERS and not key:
