@@ -27,6 +27,8 @@ class KhojUser(UserMixin, TimestampedModel):
                  postgresql_ops={"username": "gin_trgm_ops"}),
         sa.Index("ix_khoj_user_phone_number_trgm", "phone_number", postgresql_using="gin",
                  postgresql_ops={"phone_number": "gin_trgm_ops"}),
+        # The admin's "joined in the last N days" filter and sign-ups per day.
+        sa.Index("ix_khoj_user_date_joined", "date_joined"),
     )
 
     username: Mapped[str] = mapped_column(sa.String(150), unique=True)
