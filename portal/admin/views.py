@@ -77,9 +77,11 @@ def dashboard():
     week_ago = now() - timedelta(days=7)
     from ..models import Subscription
 
-    state_counts = {}
-    for state in (sub_state.TRIAL, sub_state.SUBSCRIBED, sub_state.UNSUBSCRIBED, sub_state.EXPIRED):
-        state_counts[state] = _count(sa.select(sa.func.count()).select_from(Subscription).where(state_clause(state)))
+    # One pass over subscriptions: each row lands in the first state whose SQL rule it meets.
+    live = (sub_state.TRIAL, sub_state.SUBSCRIBED, sub_state.UNSUBSCRIBED)
+    state = sa.case(*[(state_clause(s), s) for s in live], else_=sub_state.EXPIRED)
+    found = dict(db.session.execute(sa.select(state, sa.func.count()).select_from(Subscription).group_by(state)).all())
+    state_counts = {s: found.get(s, 0) for s in live + (sub_state.EXPIRED,)}
     privacy = dict(db.session.execute(
         sa.select(Agent.privacy_level, sa.func.count()).group_by(Agent.privacy_level)).all())
     counts = {

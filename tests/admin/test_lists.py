@@ -97,6 +97,12 @@ def test_subscription_state_filter_agrees_with_the_python_rule(admin_client):
             assert (hit is not None) == (state == expected), (sub.type, sub.renewal_date, state, expected)
     _, body = text(get(admin_client, "/admin/subscriptions/?f_state=subscribed"))
     assert subs[2].user.email in body and subs[3].user.email not in body
+    # The dashboard's one-pass counts agree with the filters.
+    _, body = text(get(admin_client, "/admin/"))
+    expected = {s: db.session.execute(sa.select(sa.func.count()).select_from(Subscription)
+                                      .where(state_clause(s))).scalar() for s in ("trial", "subscribed")}
+    for state, count in expected.items():
+        assert f"f_state={state}\">{state.capitalize()}</a></td><td class=\"text-end\">{count}</td>" in body
 
 
 def test_list_queries_do_not_grow_with_rows(admin_client, app):
