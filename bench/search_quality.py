@@ -123,12 +123,16 @@ def doc_path(doc_id: str) -> str:
     return f"scifact/{doc_id}.txt"
 
 
-def index_corpus(user, corpus) -> dict:
+def index_corpus(user, corpus, budget: float = 0) -> dict:
+    """Index documents in the given order; with `budget` seconds, stop there (a subset corpus)."""
     from portal.search.indexing import index_document
 
     started = time.perf_counter()
     totals = {"files": 0, "chunks": 0, "added": 0}
     for i, (doc_id, (title, text)) in enumerate(corpus.items(), 1):
+        if budget and time.perf_counter() - started > budget:
+            print(f"  time budget reached: {i - 1} of {len(corpus)} documents indexed", flush=True)
+            break
         result = index_document(user, file_path=doc_path(doc_id), data=f"{title} {text}".encode("utf-8"))
         totals["files"] += 1
         totals["chunks"] += result.chunks_total
@@ -220,16 +224,32 @@ def main() -> None:
     parser.add_argument("--split", choices=("test", "train"), default="test")
     parser.add_argument("--tune", action="store_true", help="sweep fusion parameters (use with --split train)")
     parser.add_argument("--limit-docs", type=int, default=0, help="index only the first N documents (smoke runs)")
+    parser.add_argument("--relevant-first", action="store_true",
+                        help="index the split's relevant documents first (for a subset run under --budget)")
+    parser.add_argument("--budget", type=float, default=0,
+                        help="stop indexing after this many seconds and evaluate on the indexed subset")
     args = parser.parse_args()
 
     corpus, queries, qrels = load_beir(args.beir, args.split)
     if args.limit_docs:
         corpus = dict(itertools.islice(corpus.items(), args.limit_docs))
+    if args.relevant_first:
+        wanted = [d for rel in qrels.values() for d in rel if d in corpus]
+        corpus = {**{d: corpus[d] for d in wanted}, **corpus}
     app = bench_app()
     with app.app_context():
         user = bench_user(BENCH_EMAIL)
         print(f"SciFact: {len(corpus)} documents, {len(queries)} {args.split} queries, {os.cpu_count()} cores")
-        totals = index_corpus(user, corpus)
+        totals = index_corpus(user, corpus, args.budget)
+        from portal.models import FileObject
+        import sqlalchemy as sa
+        from portal.extensions import db
+
+        searched = db.session.execute(sa.select(sa.func.count()).select_from(FileObject)
+                                      .where(FileObject.user_id == user.id)).scalar_one()
+        if searched < len(corpus):
+            print(f"NOTE: searching a SUBSET corpus of {searched} documents (all relevant ones first + distractors); "
+                  "scores are not comparable with full-corpus references")
         print(f"indexed {totals['files']} files → {totals['chunks']} chunks "
               f"({totals['added']} embedded this run) in {totals['seconds']:.1f} s")
         if args.tune:

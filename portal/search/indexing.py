@@ -18,6 +18,7 @@ Quota (``portal.subscriptions.state.indexing_quota_bytes``): one file larger tha
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -134,18 +135,38 @@ def quota_bytes(user) -> int:
     return int(indexing_quota_bytes(user, current_app.config))
 
 
-def check_quota(user, file_path: str, size: int) -> None:
+# Bytes indexed per user, remembered for a few seconds: summing every file's size for each file of a
+# bulk sync would make indexing n files O(n²). Deletes forget the user's entry at once.
+_USAGE_TTL = 30.0
+_usage: dict[int, tuple[float, int]] = {}
+
+
+def _forget_usage(user) -> None:
+    _usage.pop(getattr(user, "id", None), None)
+
+
+def check_quota(user, file_path: str, size: int, agent=None) -> None:
     quota = quota_bytes(user)
     if size > quota:
         raise FileTooLarge(
             f"{file_path} is {_mb(size)}, larger than your whole indexing quota of {_mb(quota)}."
         )
-    used = indexed_bytes(user, exclude_path=file_path)
+    now = time.monotonic()
+    cached = _usage.get(user.id)
+    if cached is None or now - cached[0] > _USAGE_TTL:
+        cached = (now, indexed_bytes(user))
+    old = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(sa.func.octet_length(FileObject.raw_text)), 0))
+        .where(owner_clause(FileObject, user, agent), FileObject.file_name == file_path)
+    ).scalar_one()
+    used = max(0, cached[1] - int(old))
     if used + size > quota:
+        _forget_usage(user)
         raise QuotaExceeded(
             f"Indexing {file_path} ({_mb(size)}) would exceed your quota: {_mb(used)} of {_mb(quota)} used. "
             "Delete some files or upgrade your plan."
         )
+    _usage[user.id] = (cached[0], used + size)
 
 
 def _mb(size: int) -> str:
@@ -206,11 +227,13 @@ def index_document(
     size = len(data) if data is not None else len(text.encode("utf-8"))
     try:
         with db.session.begin_nested():
-            check_quota(user, file_path, size)
+            check_quota(user, file_path, size, agent)
             result = _write_file(user, agent, file_path, data, text, file_type, file_source, url)
     except IndexingError:
+        _forget_usage(user)
         raise
     except Exception as exc:
+        _forget_usage(user)
         from .embeddings import EmbeddingError
 
         if isinstance(exc, EmbeddingError):
@@ -295,6 +318,7 @@ def _write_file(user, agent, file_path, data, text, file_type, file_source, url)
 
 def delete_file(user, file_path: str, *, agent=None, commit: bool = True) -> int:
     """Delete one file's entries and full text; returns the number of entries deleted (0 if unknown)."""
+    _forget_usage(user)
     with db.session.begin_nested():
         _lock_file(user, agent, file_path)
         deleted = db.session.execute(
@@ -311,6 +335,7 @@ def delete_file(user, file_path: str, *, agent=None, commit: bool = True) -> int
 def delete_files(user, file_type: str | None = None, file_source: str | None = None, *, agent=None,
                  commit: bool = True) -> int:
     """Delete every file of the owner, or those of one type and/or source; returns entries deleted."""
+    _forget_usage(user)
     with db.session.begin_nested():
         query = sa.delete(Entry).where(owner_clause(Entry, user, agent))
         if file_type:
