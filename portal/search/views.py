@@ -113,7 +113,8 @@ def upload():
     if wants_json():
         return jsonify(body), status
     for item in body["indexed"]:
-        flash(f"Indexed {item['file']}: {item['chunks']} chunks ({item['added']} new).", "success")
+        chunks = "1 chunk" if item["chunks"] == 1 else f"{item['chunks']} chunks"
+        flash(f"Indexed {item['file']}: {chunks} ({item['added']} new).", "success")
     for item in body.get("errors", []):
         flash(f"{item['file'] or 'A file'}: {item['error']}", "error")
     return redirect(url_for("search.files"))

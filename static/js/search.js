@@ -54,7 +54,7 @@
       setProgress(100, "Done");
       (body.indexed || []).forEach(function (item) {
         message("success", item.deleted_file ? "Removed " + item.file + " (empty file)." :
-          "Indexed " + item.file + ": " + item.chunks + " chunks (" + item.added + " new).");
+          "Indexed " + item.file + ": " + item.chunks + (item.chunks === 1 ? " chunk" : " chunks") + " (" + item.added + " new).");
       });
       (body.errors || []).forEach(function (item) { message("danger", (item.file || "A file") + ": " + item.error); });
       if (!body.indexed && body.error) { message("danger", body.error); }
