@@ -23,7 +23,6 @@ def index():
         subscribed=services.user_is_subscribed(user), billing=billing_configured(current_app.config),
         can_use=lambda model: services.can_use_model(user, model),
         prompt_size=lambda model: services.max_prompt_size(user, model),
-        form=FlaskForm(),
     )
 
 

@@ -23,7 +23,7 @@ class PlanActionForm(FlaskForm):
 @login_required
 def plan():
     summary = services.plan_summary(current_user, current_app.config)
-    return render_template("subscriptions/plan.html", plan=summary, form=PlanActionForm(version=summary.version))
+    return render_template("subscriptions/plan.html", plan=summary)
 
 
 @bp.post("/plan/trial")
