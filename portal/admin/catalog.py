@@ -52,6 +52,7 @@ class AiModelApiForm(FlaskForm):
 class AiModelApiAdmin(ModelAdmin):
     model = AiModelApi
     slug = "ai_model_apis"
+    noun = "AI model API"
     title = "AI model APIs"
     group = "AI models"
     columns = [
@@ -96,6 +97,7 @@ class ChatModelForm(FlaskForm):
 class ChatModelAdmin(ModelAdmin):
     model = ChatModel
     slug = "chat_models"
+    noun = "chat model"
     title = "Chat models"
     group = "AI models"
     columns = [
@@ -143,6 +145,7 @@ class VoiceModelForm(FlaskForm):
 class VoiceModelAdmin(ModelAdmin):
     model = VoiceModelOption
     slug = "voice_models"
+    noun = "voice model"
     title = "Voice models"
     group = "AI models"
     columns = [
@@ -178,6 +181,7 @@ class SearchModelForm(FlaskForm):
 class SearchModelAdmin(ModelAdmin):
     model = SearchModelConfig
     slug = "search_models"
+    noun = "search model config"
     title = "Search model configs"
     group = "AI models"
     columns = [
@@ -222,6 +226,7 @@ class ServerChatSettingsForm(FlaskForm):
 class ServerChatSettingsAdmin(ModelAdmin):
     model = ServerChatSettings
     slug = "server_chat_settings"
+    noun = "server chat settings row"
     title = "Server chat settings"
     group = "AI models"
     columns = [
@@ -287,6 +292,7 @@ class WebScraperForm(FlaskForm):
 class WebScraperAdmin(ModelAdmin):
     model = WebScraper
     slug = "web_scrapers"
+    noun = "web scraper"
     title = "Web scrapers"
     group = "Integrations"
     columns = [
@@ -377,6 +383,7 @@ def _release(admin, locks, actor):
 class ProcessLockAdmin(ModelAdmin):
     model = ProcessLock
     slug = "process_locks"
+    noun = "process lock"
     title = "Process locks"
     group = "Operations"
     columns = [
@@ -429,6 +436,7 @@ class GithubForm(FlaskForm):
 class NotionAdmin(ModelAdmin):
     model = NotionConfig
     slug = "notion_configs"
+    noun = "Notion config"
     title = "Notion configs"
     group = "Integrations"
     columns = [
@@ -457,6 +465,7 @@ class NotionAdmin(ModelAdmin):
 class GithubAdmin(ModelAdmin):
     model = GithubConfig
     slug = "github_configs"
+    noun = "GitHub config"
     title = "GitHub configs"
     group = "Integrations"
     columns = [

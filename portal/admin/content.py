@@ -47,6 +47,7 @@ def _search_models():
 class EntryAdmin(ModelAdmin):
     model = Entry
     slug = "entries"
+    noun = "entry"
     title = "Entries"
     group = "Content"
     columns = [
@@ -98,6 +99,7 @@ class EntryAdmin(ModelAdmin):
 class ConversationAdmin(ModelAdmin):
     model = Conversation
     slug = "conversations"
+    noun = "conversation"
     title = "Conversations"
     group = "Content"
     permission = "superuser"
@@ -166,6 +168,7 @@ def _changes(event):
 class AuditLogAdmin(ModelAdmin):
     model = AuditLog
     slug = "audit_log"
+    noun = "audit event"
     title = "Audit log"
     group = "Operations"
     columns = [

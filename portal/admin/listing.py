@@ -155,6 +155,7 @@ class ModelAdmin:
     model: Any = None
     slug: str = ""
     title: str = ""
+    noun: str = ""  # one row, in words ("chat model"); defaults to the title
     group: str = "Content"
     permission: str = "staff"  # or "superuser"
     columns: list[Column] = []

@@ -92,6 +92,7 @@ def _has_google(q, v):
 class UserAdmin(ModelAdmin):
     model = KhojUser
     slug = "users"
+    noun = "user"
     title = "Users"
     group = "Accounts"
     detail_endpoint = "admin.user_detail"
@@ -200,6 +201,7 @@ class SubscriptionForm(FlaskForm):
 class SubscriptionAdmin(ModelAdmin):
     model = Subscription
     slug = "subscriptions"
+    noun = "subscription"
     title = "Subscriptions"
     group = "Accounts"
     columns = [
