@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -108,7 +109,35 @@ def run_worker(flask_app: Flask, *, wait: bool = True, concurrency: int = 1, per
     qapp = worker_queue(flask_app, periodic=periodic)
     options.setdefault("install_signal_handlers", wait)
     options.setdefault("listen_notify", wait)
-    qapp.run_worker(queues=[QUEUE], wait=wait, concurrency=concurrency, **options)
+
+    async def work():
+        async with qapp.open_async():
+            await qapp.run_worker_async(queues=[QUEUE], wait=wait, concurrency=concurrency, **options)
+
+    _run(work)
+
+
+def _run(factory):
+    """asyncio.run(factory()), in a thread of its own when this thread already runs an event loop
+    (for example a caller that drives a browser through Playwright's sync API)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(factory())
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="job-queue")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 async def _stalled_jobs(qapp: procrastinate.App, seconds_since_heartbeat: float):
@@ -129,7 +158,7 @@ def retry_stalled_jobs(flask_app: Flask, seconds_since_heartbeat: float = 60) ->
                 await qapp.job_manager.retry_job_by_id_async(job.id, retry_at=_now())
             return [job.id for job in jobs]
 
-    ids = asyncio.run(work())
+    ids = _run(work)
     if ids:
         log.warning("retried %d job(s) left behind by a stopped worker: %s", len(ids), ids)
     return ids
