@@ -63,6 +63,8 @@ def import_conversations():
         created = service.import_conversations(g.api_user, data)
     except service.ConversationError as exc:
         db.session.rollback()
-        raise ApiError("Nothing was imported: the document is not valid.", exc.status, exc.errors) from exc
+        # One object per error; `message` is the exact line of portal.schemas.validation_errors ("path: problem").
+        details = [{"message": line} for line in exc.errors]
+        raise ApiError("Nothing was imported: the document is not valid.", exc.status, details) from exc
     db.session.commit()
     return jsonify({"imported": len(created), "conversations": [summary(c) for c in created]}), 201

@@ -226,7 +226,7 @@ def test_api_list_export_import(app_context, client, count_rows):
     bad = client.post("/api/conversations/import", headers=headers,
                       json={"conversations": [{"chat": [{"by": "you"}]}]})
     assert bad.status_code == 422
-    assert bad.json["details"] == ["conversations[0].chat[0].message: Field required"]
+    assert bad.json["details"] == [{"message": "conversations[0].chat[0].message: Field required"}]
     assert count_rows(Conversation) == before
     good = client.post("/api/conversations/import", headers=headers, json=exported.json)
     assert good.status_code == 201 and good.json["imported"] == 1
