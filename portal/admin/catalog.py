@@ -29,6 +29,9 @@ from .listing import (
 )
 
 
+INT_MAX = 2_147_483_647  # PostgreSQL integer columns
+
+
 def SecretField(label: str, description: str = ""):
     """Write-only: never filled from the stored value; blank on edit keeps the stored secret."""
     return PasswordField(label, validators=[Optional(), Length(max=4000)], description=description)
@@ -85,8 +88,9 @@ class ChatModelForm(FlaskForm):
     model_type = SelectField("Type", choices=CHAT_MODEL_TYPES)
     price_tier = SelectField("Price tier", choices=PRICE_TIERS)
     ai_model_api_id = SelectField("API", coerce=optional_int, validate_choice=True)
-    max_prompt_size = IntegerField("Max prompt size", validators=[Optional(), NumberRange(min=1)])
-    subscribed_max_prompt_size = IntegerField("Max prompt size for subscribers", validators=[Optional(), NumberRange(min=1)])
+    max_prompt_size = IntegerField("Max prompt size", validators=[Optional(), NumberRange(min=1, max=INT_MAX)])
+    subscribed_max_prompt_size = IntegerField("Max prompt size for subscribers",
+                                              validators=[Optional(), NumberRange(min=1, max=INT_MAX)])
     tokenizer = StringField("Tokenizer", validators=[Optional(), Length(max=200)])
     vision_enabled = BooleanField("Vision enabled")
     description = TextAreaField("Description", validators=[Optional()])
@@ -219,7 +223,8 @@ class ServerChatSettingsForm(FlaskForm):
                                   description="Used by everyone who made no choice; must be a free-tier model.")
     chat_advanced_id = SelectField("Advanced chat model", coerce=optional_int)
     web_scraper_id = SelectField("Web scraper", coerce=optional_int)
-    priority = IntegerField("Priority", validators=[Optional()], description="Lower wins when several rows exist.")
+    priority = IntegerField("Priority", validators=[Optional(), NumberRange(min=-INT_MAX, max=INT_MAX)],
+                            description="Lower wins when several rows exist.")
 
 
 @register
@@ -285,7 +290,8 @@ class WebScraperForm(FlaskForm):
     api_key = SecretField("API key", "Defaults to the <TYPE>_API_KEY environment variable. Direct needs none.")
     api_url = StringField("API URL", validators=[Optional(), Length(max=2048)],
                           description="Defaults to the <TYPE>_API_URL environment variable.")
-    priority = IntegerField("Priority", validators=[Optional()], description="Lower is tried first. Defaults to last.")
+    priority = IntegerField("Priority", validators=[Optional(), NumberRange(min=-INT_MAX, max=INT_MAX)],
+                            description="Lower is tried first. Defaults to last.")
 
 
 @register

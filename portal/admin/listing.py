@@ -49,7 +49,7 @@ from flask import (
 )
 from flask_login import current_user, login_fresh
 from markupsafe import Markup
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from .. import audit
 from ..auth import admin_required
@@ -473,7 +473,7 @@ class ModelAdmin:
                 with db.session.begin_nested():
                     db.session.add(obj)
                     db.session.flush()
-            except IntegrityError as exc:
+            except (IntegrityError, DataError) as exc:
                 form.form_errors.append(integrity_message(exc))
             else:
                 self.after_save(obj, True)
@@ -497,7 +497,7 @@ class ModelAdmin:
                     self.populate(form, obj)
                     changes = audit.diff(obj, self.form_fields(form))
                     db.session.flush()
-            except IntegrityError as exc:
+            except (IntegrityError, DataError) as exc:
                 form.form_errors.append(integrity_message(exc))
             else:
                 self.after_save(obj, False)
@@ -610,7 +610,9 @@ def explain_dependents(deps: list[tuple[str, int]]) -> str:
             + ". Change or delete those first.")
 
 
-def integrity_message(exc: IntegrityError) -> str:
+def integrity_message(exc) -> str:
+    if isinstance(exc, DataError):
+        return "A value is out of range or in the wrong format for the database."
     detail = str(getattr(exc.orig, "diag", None) and exc.orig.diag.message_detail or "").strip()
     if "already exists" in detail:
         return "A row with these values already exists: " + detail.split("=", 1)[-1]

@@ -487,3 +487,12 @@ def test_default_model_cannot_become_paid_and_active_search_config_cannot_go(adm
     active = db.session.scalars(sa.select(SearchModelConfig).where(SearchModelConfig.is_active)).one()
     status, body = text(post(admin_client, f"/admin/search_models/{active.id}/delete", data={}))
     assert status == 409 and "active search model config" in body
+
+
+def test_out_of_range_numbers_are_field_errors(admin_client):
+    model = make_chat_model(name="ranged")
+    db.session.commit()
+    status, body = text(post(admin_client, f"/admin/chat_models/{model.id}/edit",
+                             data={"name": "ranged", "model_type": "openai", "price_tier": "free", "ai_model_api_id": "",
+                                   "subscribed_max_prompt_size": "2147483648"}))
+    assert status == 200 and "Number must be between 1 and 2147483647" in body
