@@ -35,6 +35,13 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives Chromium against the live server")
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Browser tests run last: Playwright's sync API keeps an asyncio loop registered on the main thread
+    while the session-wide browser is open, and code under test that calls asyncio.run() (the job
+    queue's sync API) would fail after it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 # --------------------------------------------------------------------------- database
 
 
