@@ -62,7 +62,9 @@ def start_embedded(pgdata: Path, database: str = DATABASE_NAME) -> str:
     _stop_on_sigterm()
     admin_url = server.get_uri("postgres")
     ensure_database(admin_url, database)
-    return server.get_uri(database)
+    # Name the driver: SQLAlchemy 2.1 would otherwise pick psycopg 3 for a bare postgresql:// URL,
+    # and production (DATABASE_URL) runs on psycopg2.
+    return server.get_uri(database).replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
 def _stop_on_sigterm() -> None:

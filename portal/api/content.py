@@ -9,10 +9,21 @@ import math
 
 import sqlalchemy as sa
 from flask import current_app, g, jsonify, request
+from pydantic import BaseModel, Field
 
 from ..extensions import db
 from ..ratelimit import hit
 from . import ApiError, bp, token_required
+from .openapi import describe
+
+
+class FilesParams(BaseModel):
+    page: int = Field(0, ge=0, description="Page of 10 files, from 0")
+    truncated: bool = Field(True, description="Cut raw_text at 1000 characters")
+
+
+class FileParam(BaseModel):
+    filename: str = Field(min_length=1, description="The file's path as uploaded")
 
 INDEX_LIMIT = (30, 60)  # upload requests per user per minute
 FILES_PER_PAGE = 10     # Khoj's page size for /api/content/files
@@ -72,6 +83,7 @@ def _uploads():
 
 
 @bp.put("/content")
+@describe(summary="Replace your computer files with these", multipart={"files": "Files to index"})
 @token_required
 def put_content():
     _rate_limit(g.api_user)
@@ -80,6 +92,7 @@ def put_content():
 
 
 @bp.patch("/content")
+@describe(summary="Add or update these files", multipart={"files": "Files to index"})
 @token_required
 def patch_content():
     _rate_limit(g.api_user)
@@ -88,6 +101,7 @@ def patch_content():
 
 
 @bp.get("/content/files")
+@describe(query=FilesParams)
 @token_required
 def content_files():
     from ..models import FileObject
@@ -123,6 +137,7 @@ def content_size():
 
 
 @bp.delete("/content/file")
+@describe(query=FileParam)
 @token_required
 def delete_content_file():
     from ..search.indexing import delete_file

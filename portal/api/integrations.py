@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from ..extensions import db
 from ..integrations import services
 from . import ApiError, bp, parse_body, token_required
+from .openapi import describe
 
 
 class RepoBody(BaseModel):
@@ -53,6 +54,7 @@ def content_github():
 
 
 @bp.post("/content/github")
+@describe(body=GithubBody)
 @token_required
 def content_github_save():
     """Save the token (optional once connected) and, when `repos` is given, make it the repo list:
@@ -86,6 +88,7 @@ def content_notion():
 
 
 @bp.post("/content/notion")
+@describe(body=NotionBody)
 @token_required
 def content_notion_save():
     body = parse_body(NotionBody)
@@ -98,6 +101,7 @@ def content_notion_save():
 
 
 @bp.post("/content/sync")
+@describe(body=SyncBody, status=202)
 @token_required
 def content_sync():
     """Queue syncs: {"source": "all" | "github" | "notion", "repo_id": optional}. Answers 202."""
@@ -132,6 +136,7 @@ def content_sync_status():
 
 
 @bp.post("/content/url")
+@describe(body=UrlBody, status=201)
 @token_required
 def content_url():
     from ..ratelimit import hit

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt
 from ..ai_models import services
 from ..extensions import db
 from . import ApiError, bp, parse_body, token_required
+from .openapi import describe
 
 
 class ModelChoice(BaseModel):
@@ -52,6 +53,7 @@ def chat_models():
 
 
 @bp.post("/models/chat")
+@describe(body=ModelChoice)
 @token_required
 def select_chat_model():
     return _select("chat")
@@ -64,6 +66,7 @@ def voice_models():
 
 
 @bp.post("/models/voice")
+@describe(body=ModelChoice)
 @token_required
 def select_voice_model():
     return _select("voice")

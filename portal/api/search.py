@@ -2,10 +2,23 @@
 from __future__ import annotations
 
 from flask import current_app, g, jsonify, request
+from pydantic import BaseModel, Field
 
 from ..models.choices import FILE_TYPES
 from ..ratelimit import hit
 from . import ApiError, bp, token_required
+from .openapi import describe
+
+
+class SearchParams(BaseModel):
+    """Khoj's query parameters (documented for the OpenAPI file; parsed leniently below, as Khoj does)."""
+
+    q: str = Field(description="The query, with Khoj's filters: +\"word\", -\"word\", file:\"glob\", dt>=\"date\"")
+    n: int = Field(5, ge=1, le=100, description="How many results")
+    t: str = Field("all", description="File type, or all")
+    r: bool = Field(False, description="Re-rank (accepted; no cross-encoder here)")
+    max_distance: float | None = Field(None, description="Largest cosine distance to keep")
+    dedupe: bool = Field(True, description="Drop duplicate chunks")
 
 SEARCH_LIMIT = (120, 60)  # searches per user per minute
 
@@ -39,6 +52,7 @@ def result_json(result) -> dict:
 
 
 @bp.get("/search")
+@describe(query=SearchParams)
 @token_required
 def search():
     from ..search.services import SearchError

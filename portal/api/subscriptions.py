@@ -8,6 +8,7 @@ from flask import current_app, g, jsonify, request
 from ..subscriptions.services import plan_summary
 from ..subscriptions.webhook import WebhookConflict, WebhookRejected, handle_event, verify
 from . import ApiError, bp, token_required
+from .openapi import describe
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,7 @@ def subscription():
 
 
 @bp.post("/subscription/webhook")
+@describe(summary="Stripe webhook (signed with STRIPE_SIGNING_SECRET)", raw_body="application/json", auth=False)
 def stripe_webhook():
     try:
         event = verify(request.get_data(), request.headers.get("Stripe-Signature"),
