@@ -65,6 +65,19 @@ def parse_body(model: type[BaseModel]):
         raise ApiError("The request body is not valid.", 422, details) from exc
 
 
+def parse_query(model: type[BaseModel]):
+    """Validate the query string against a pydantic model; 422 with details for bad values."""
+    from flask import request
+
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        details = [
+            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()
+        ]
+        raise ApiError("The query parameters are not valid.", 422, details) from exc
+
+
 from . import core  # noqa: E402,F401  (registers the endpoints)
 from . import content, search  # noqa: E402,F401  (content and search endpoints)
 from . import subscriptions  # noqa: E402,F401

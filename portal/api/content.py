@@ -13,12 +13,12 @@ from pydantic import BaseModel, Field
 
 from ..extensions import db
 from ..ratelimit import hit
-from . import ApiError, bp, token_required
+from . import ApiError, bp, parse_query, token_required
 from .openapi import describe
 
 
 class FilesParams(BaseModel):
-    page: int = Field(0, ge=0, description="Page of 10 files, from 0")
+    page: int = Field(0, ge=0, le=1_000_000, description="Page of 10 files, from 0")
     truncated: bool = Field(True, description="Cut raw_text at 1000 characters")
 
 
@@ -107,11 +107,8 @@ def content_files():
     from ..models import FileObject
     from ..search.indexing import owner_clause
 
-    try:
-        page = max(int(request.args.get("page", 0)), 0)
-    except ValueError:
-        raise ApiError("'page' must be a whole number.", 422) from None
-    truncated = request.args.get("truncated", "true").lower() not in ("false", "0", "no")
+    params = parse_query(FilesParams)
+    page, truncated = params.page, params.truncated
     owner = owner_clause(FileObject, g.api_user)
     total = db.session.execute(sa.select(sa.func.count()).select_from(FileObject).where(owner)).scalar_one()
     rows = db.session.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..auth import wants_json
@@ -60,6 +60,14 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         log.error("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
         return error_response(503, None, {"Retry-After": "5"})
+
+    @app.errorhandler(DataError)
+    def database_rejected_value(exc: DataError):
+        # A value the database cannot hold (out of range, malformed) that validation let through:
+        # the request is at fault, and the rollback leaves nothing half-written.
+        db.session.rollback()
+        log.warning("database refused a value: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+        return error_response(422, "A value is out of range or malformed.")
 
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError):
