@@ -259,11 +259,15 @@ def test_stopping_the_app_stops_the_embedded_server(tmp_path):
     )
     pid_file = tmp_path / "instance" / "pgdata" / "postmaster.pid"
     try:
-        deadline = time.monotonic() + 60
-        while not pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert pid_file.exists(), "the embedded server did not start"
-        time.sleep(1)
+        import requests
+
+        deadline, serving = time.monotonic() + 90, False
+        while not serving and time.monotonic() < deadline:  # wait until the app answers, not just the server
+            try:
+                serving = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+            except requests.RequestException:
+                time.sleep(0.3)
+        assert serving and pid_file.exists(), "the app did not start on the embedded server"
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
         deadline = time.monotonic() + 15
