@@ -13,6 +13,13 @@ from ..ratelimit import RateLimited
 
 log = logging.getLogger(__name__)
 
+# PostgreSQL error codes meaning "nothing can be written right now": said plainly, as a 503.
+UNWRITABLE = {
+    "25006": "The database is read-only at the moment, so changes cannot be saved. Please try again later.",
+    "53100": "The database server is out of disk space, so changes cannot be saved. Please try again later.",
+    "53200": "The database server is out of memory. Please try again in a moment.",
+}
+
 MESSAGES = {
     400: "The request could not be understood.",
     401: "Please sign in.",
@@ -74,6 +81,10 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         if exc.connection_invalidated:
             return error_response(503, None, {"Retry-After": "5"})
+        code = getattr(exc.orig, "pgcode", None)
+        if code in UNWRITABLE:
+            log.error("database cannot write (%s): %s", code, str(exc.orig).splitlines()[0])
+            return error_response(503, UNWRITABLE[code], {"Retry-After": "30"})
         log.exception("database error")
         return error_response(500)
 

@@ -1,0 +1,30 @@
+"""Faults the portal must survive with a clear answer: a read-only (or full) database, a database that is down."""
+from tests.conftest import build_app
+
+
+def test_read_only_database_gives_a_clear_503_and_reads_still_work(live_app):
+    """A second app on the (migrated) live database whose every connection is read-only.
+
+    Not the `app` fixture: its per-test transaction would carry this app's requests on a writable connection.
+    """
+    readonly = build_app(live_app.config["SQLALCHEMY_DATABASE_URI"], SQLALCHEMY_ENGINE_OPTIONS={
+        "connect_args": {"options": "-c default_transaction_read_only=on"},
+    })
+    client = readonly.test_client()
+    assert client.get("/healthz").status_code == 200  # reads still work
+    readonly.config["WTF_CSRF_ENABLED"] = False
+    response = client.post("/signup", data={"email": "readonly@example.com",
+                                            "password": "a long enough passphrase"},
+                           headers={"Accept": "text/html"})
+    assert response.status_code == 503
+    assert b"read-only" in response.data and b"Traceback" not in response.data
+    api = client.get("/api/health")
+    assert api.status_code == 200
+
+
+def test_database_down_fails_fast_with_503_not_a_traceback():
+    app = build_app("postgresql+psycopg2://nobody@127.0.0.1:1/nothing")
+    response = app.test_client().get("/", headers={"Accept": "text/html"})
+    assert response.status_code == 503
+    assert b"temporarily unavailable" in response.data and b"Traceback" not in response.data
+    assert response.headers["Retry-After"]
