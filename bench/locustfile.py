@@ -16,15 +16,16 @@ from pathlib import Path
 from locust import HttpUser, between, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from htmlforms import form_for  # noqa: E402
+from htmlforms import parse_forms  # noqa: E402
 
 USERS = json.loads(open(os.environ["LOAD_USERS_FILE"]).read())
 _next_user = itertools.count()
 QUERIES = ["vector index", "meeting notes", "gardening tips", "budget plan", "travel checklist", "reading list"]
 
 
-def form_fields(html: str, action: str) -> list[tuple[str, str]]:
-    form = form_for(html, action)
+def form_fields(html: str, field: str) -> list[tuple[str, str]]:
+    """The values of the first form on the page that has an input named `field`."""
+    form = next((f for f in parse_forms(html) if any(name == field for name, _, _ in f.fields)), None)
     return form.values() if form else []
 
 
@@ -80,7 +81,7 @@ class PortalUser(HttpUser):
     def edit_agent(self):
         url = f"/agents/{self.account['agent_slug']}/edit"
         page = self.client.get(url, name="GET /agents/<slug>/edit")
-        fields = [(k, v) for k, v in form_fields(page.text, "/edit") if k != "personality"]
+        fields = [(k, v) for k, v in form_fields(page.text, "personality") if k != "personality"]
         fields.append(("personality", f"Edited under load {random.randint(0, 10**6)}"))
         with self.client.post(url, name="POST /agents/<slug>/edit", data=fields, catch_response=True) as answer:
             # Two tabs of one person may race: a clear 409 conflict is the designed answer, not an error.

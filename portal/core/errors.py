@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, current_app, jsonify, render_template, request
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -35,12 +35,19 @@ MESSAGES = {
 }
 
 
-def error_response(status: int, message: str | None = None, headers: dict | None = None):
+def error_response(status: int, message: str | None = None, headers: dict | None = None,
+                   database_down: bool = False):
+    """The error page or JSON. With `database_down`, the page needs no database (no user, no navigation)."""
     message = message or MESSAGES.get(status, "Error")
     if wants_json():
         response = jsonify({"error": message})
     else:
-        response = render_template("errors/error.html", status=status, message=message)
+        if database_down:
+            # Straight from the Jinja environment: no context processors, so no current-user lookup.
+            page = current_app.jinja_env.get_template("errors/unavailable.html")
+            response = page.render(status=status, message=message, path=request.path)
+        else:
+            response = render_template("errors/error.html", status=status, message=message)
     response = (response, status, headers or {})
     return response
 
@@ -66,7 +73,7 @@ def register_error_handlers(app: Flask) -> None:
     def database_down(exc: OperationalError):
         db.session.rollback()
         log.error("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
-        return error_response(503, None, {"Retry-After": "5"})
+        return error_response(503, None, {"Retry-After": "5"}, database_down=True)
 
     @app.errorhandler(DataError)
     def database_rejected_value(exc: DataError):
@@ -80,11 +87,11 @@ def register_error_handlers(app: Flask) -> None:
     def database_error(exc: DBAPIError):
         db.session.rollback()
         if exc.connection_invalidated:
-            return error_response(503, None, {"Retry-After": "5"})
+            return error_response(503, None, {"Retry-After": "5"}, database_down=True)
         code = getattr(exc.orig, "pgcode", None)
         if code in UNWRITABLE:
             log.error("database cannot write (%s): %s", code, str(exc.orig).splitlines()[0])
-            return error_response(503, UNWRITABLE[code], {"Retry-After": "30"})
+            return error_response(503, UNWRITABLE[code], {"Retry-After": "30"}, database_down=True)
         log.exception("database error")
         return error_response(500)
 

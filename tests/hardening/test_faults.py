@@ -28,3 +28,15 @@ def test_database_down_fails_fast_with_503_not_a_traceback():
     assert response.status_code == 503
     assert b"temporarily unavailable" in response.data and b"Traceback" not in response.data
     assert response.headers["Retry-After"]
+
+
+def test_signed_in_pages_also_get_the_503_page_when_the_database_is_down():
+    """The error page itself must not need the database (no user lookup for the navigation)."""
+    app = build_app("postgresql+psycopg2://nobody@127.0.0.1:1/nothing")
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:1"
+    for url in ("/agents", "/search?q=x", "/tokens"):
+        response = client.get(url, headers={"Accept": "text/html"})
+        assert response.status_code == 503, url
+        assert b"temporarily unavailable" in response.data
