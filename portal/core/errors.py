@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, jsonify, render_template, request
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from ..auth import wants_json
@@ -42,12 +42,18 @@ def error_response(status: int, message: str | None = None, headers: dict | None
     if wants_json():
         response = jsonify({"error": message})
     else:
-        if database_down:
+        response = None
+        if not database_down:
+            try:
+                response = render_template("errors/error.html", status=status, message=message)
+            except SQLAlchemyError:
+                # The page's navigation needs the signed-in user, and the database just went away.
+                db.session.rollback()
+                status, message = 503, MESSAGES[503]
+        if response is None:
             # Straight from the Jinja environment: no context processors, so no current-user lookup.
             page = current_app.jinja_env.get_template("errors/unavailable.html")
             response = page.render(status=status, message=message, path=request.path)
-        else:
-            response = render_template("errors/error.html", status=status, message=message)
     response = (response, status, headers or {})
     return response
 

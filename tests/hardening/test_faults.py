@@ -40,3 +40,14 @@ def test_signed_in_pages_also_get_the_503_page_when_the_database_is_down():
         response = client.get(url, headers={"Accept": "text/html"})
         assert response.status_code == 503, url
         assert b"temporarily unavailable" in response.data
+
+
+def test_an_error_page_during_a_database_outage_is_a_503_not_a_500():
+    """A POST without CSRF token (400) while the database is down: the 400 page cannot load the user."""
+    app = build_app("postgresql+psycopg2://nobody@127.0.0.1:1/nothing")
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:1"
+    response = client.post("/tokens", data={"name": "x"}, headers={"Accept": "text/html"})
+    assert response.status_code == 503
+    assert b"temporarily unavailable" in response.data
