@@ -2,7 +2,8 @@
 browse the HTML pages). Every visibility decision goes through portal.agents.services."""
 from __future__ import annotations
 
-from typing import Literal, Optional
+import math
+from typing import Literal, Optional, Union
 
 import sqlalchemy as sa
 from flask import g, jsonify, request
@@ -13,7 +14,7 @@ from ..agents.services import NAME_MAX, PERSONALITY_MAX, AgentFields
 from ..extensions import db
 from ..models import Agent, ChatModel
 from ..models.choices import INPUT_TOOLS, OUTPUT_MODES, PRIVACY_LEVELS, STYLE_COLORS, STYLE_ICONS
-from . import ApiError, bp, parse_body, token_required
+from . import ApiError, bp, parse_body, parse_query, token_required
 from .openapi import describe
 
 # Service field names → the API's (Khoj's) field names.
@@ -78,6 +79,34 @@ class AgentOut(BaseModel):
     version: int
 
 
+AGENTS_PER_PAGE = 50  # default page size when paging
+AGENTS_PER_PAGE_MAX = 200
+
+
+class AgentsParams(BaseModel):
+    """GET /api/agents. Without `page` and `per_page` the answer is Khoj's plain list of every listed agent;
+    with either, one page of them in an object with the totals."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    page: int = Field(default=0, ge=0, le=1_000_000, description="Page number, from 0")
+    per_page: int = Field(default=AGENTS_PER_PAGE, ge=1, le=AGENTS_PER_PAGE_MAX, description="Agents per page")
+
+    @property
+    def paged(self) -> bool:
+        return bool({"page", "per_page"} & self.model_fields_set)
+
+
+class AgentPage(BaseModel):
+    """One page of GET /api/agents (when `page` or `per_page` is given)."""
+
+    agents: list[AgentOut]
+    page: int = Field(description="This page's number, from 0")
+    per_page: int
+    total: int = Field(description="Agents listed for you, on all pages")
+    num_pages: int
+
+
 def agent_json(agent: Agent, user=None) -> dict:
     return {
         "slug": agent.slug,
@@ -139,11 +168,24 @@ def commit_or_error(action):
 
 
 @bp.get("/agents")
-@describe(summary="Agents listed for you: public admin-managed or approved agents, and your own", response=list[AgentOut])
+@describe(summary="Agents listed for you: public admin-managed or approved agents, and your own. "
+                  "Without ?page= or ?per_page= a plain list of all of them (as Khoj answers); with either, "
+                  "one page (from 0, default 50, at most 200 per page) and the totals",
+          query=AgentsParams, response=Union[list[AgentOut], AgentPage])
 @token_required
 def list_agents():
-    agents = db.session.execute(services.listed_agents_query(g.api_user)).scalars()
-    return jsonify([agent_json(agent, g.api_user) for agent in agents])
+    params = parse_query(AgentsParams)
+    query = services.listed_agents_query(g.api_user)
+    if not params.paged:
+        agents = db.session.execute(query).scalars()
+        return jsonify([agent_json(agent, g.api_user) for agent in agents])
+    page, per_page = params.page, params.per_page
+    total = db.session.execute(
+        sa.select(sa.func.count()).select_from(Agent).where(services.listed_criterion(g.api_user))
+    ).scalar_one()
+    agents = db.session.execute(query.limit(per_page).offset(page * per_page)).scalars()
+    return jsonify({"agents": [agent_json(agent, g.api_user) for agent in agents], "page": page,
+                    "per_page": per_page, "total": total, "num_pages": math.ceil(total / per_page)})
 
 
 @bp.get("/agents/<slug>")
