@@ -30,6 +30,11 @@ Routes per registered admin (all staff-only; `permission = "superuser"` narrows 
     GET/POST /admin/<slug>/<id>/delete  confirmation, then delete (can_delete); refused when rows depend on it
     GET  /admin/history/<object_type>/<object_id>   the row's audit history (one page for every model)
 
+Models with an optimistic-lock column (SQLAlchemy's `version_id_col`, e.g. Subscription, Agent) get it on their
+edit form as the hidden field `row_version`: a save against a version other than the row's current one (someone
+saved meanwhile, or the field is missing) changes nothing and answers 409 with a conflict message next to the
+form, and so does a save that loses the race at the UPDATE itself (StaleDataError).
+
 Every create/update/delete writes one audit row (`<slug>.create|update|delete`, changed fields, secrets shown as
 "changed"). Hooks to override: `query()`, `search(q)`, `annotate(rows)` (batch-load labels for a page, so the
 number of queries never grows with rows), `prepare_form(form, obj)`, `validate(form, obj)` (return
@@ -50,6 +55,8 @@ from flask import (
 from flask_login import current_user, login_fresh
 from markupsafe import Markup
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField
 
 from .. import audit
 from ..auth import admin_required
@@ -63,6 +70,9 @@ DEFAULT_PAGE_SIZE = 100
 COUNT_CAP = 10_000
 CSV_LIMIT = 100_000
 CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+# The hidden edit-form field that carries the row's optimistic-lock version (not a model attribute, so
+# `populate` never copies it onto the row).
+VERSION_FIELD = "row_version"
 
 registry: dict[str, "ModelAdmin"] = {}
 
@@ -247,13 +257,47 @@ class ModelAdmin:
             abort(404)
         return obj
 
+    # ---- optimistic locking
+
+    @property
+    def version_attr(self) -> str | None:
+        """The attribute of the model's `version_id_col` (optimistic locking), or None."""
+        mapper = sa.inspect(self.model)
+        if mapper.version_id_col is None:
+            return None
+        return mapper.get_property_by_column(mapper.version_id_col).key
+
+    def edit_form_class(self):
+        """`form_class`, plus the hidden `row_version` field when the model has a version column."""
+        if self.version_attr is None:
+            return self.form_class
+        made = self.__dict__.setdefault("_edit_form_classes", {})
+        if self.form_class not in made:
+            made[self.form_class] = type(self.form_class.__name__, (self.form_class,), {VERSION_FIELD: HiddenField()})
+        return made[self.form_class]
+
+    def is_stale(self, form, obj) -> bool:
+        """True unless the submitted `row_version` is exactly the row's current version."""
+        if self.version_attr is None:
+            return False
+        submitted = (getattr(form, VERSION_FIELD).data or "").strip()
+        return submitted != str(getattr(obj, self.version_attr))
+
+    def conflict_message(self, obj) -> str:
+        noun = self.noun or self.title.lower()
+        return (f"This {noun} was changed by someone else since you opened this page, so nothing was saved. "
+                "Reload the page to see the current values, then apply your changes again.")
+
     # ---- forms
 
     def form_fields(self, form) -> list[str]:
         return [f.name for f in form if f.name != "csrf_token" and hasattr(self.model, f.name)]
 
     def make_form(self, obj=None):
-        form = self.form_class(obj=obj) if obj is not None else self.form_class()
+        form_class = self.edit_form_class() if obj is not None else self.form_class
+        form = form_class(obj=obj) if obj is not None else form_class()
+        if obj is not None and self.version_attr is not None and not form.is_submitted():
+            getattr(form, VERSION_FIELD).data = str(getattr(obj, self.version_attr))
         for name in self.secret_fields:
             f = getattr(form, name, None)
             if f is None:
@@ -489,24 +533,33 @@ class ModelAdmin:
             self.annotate([obj])
             return render_template("admin/form.html", admin=self, form=None, obj=obj)
         form = self.make_form(obj)
+        conflict = None
         if self.submitted_and_valid(form, obj):
             if any(getattr(form, n).data for n in self.secret_fields if hasattr(form, n)) and not login_fresh():
                 return login_manager.needs_refresh()
-            try:
-                with db.session.begin_nested():
-                    self.populate(form, obj)
-                    changes = audit.diff(obj, self.form_fields(form))
-                    db.session.flush()
-            except (IntegrityError, DataError) as exc:
-                form.form_errors.append(integrity_message(exc))
+            if self.is_stale(form, obj):
+                conflict = self.conflict_message(obj)
             else:
-                self.after_save(obj, False)
-                if changes:
-                    self.record("update", obj, changes)
-                db.session.commit()
-                flash(f"Saved {self.label(obj)}." if changes else "Nothing changed.", "success")
-                return redirect(self.url("list"))
-        return render_template("admin/form.html", admin=self, form=form, obj=obj)
+                try:
+                    with db.session.begin_nested():
+                        self.populate(form, obj)
+                        changes = audit.diff(obj, self.form_fields(form))
+                        db.session.flush()
+                except (IntegrityError, DataError) as exc:
+                    form.form_errors.append(integrity_message(exc))
+                except StaleDataError:
+                    # Another save committed between our read and our UPDATE (which matched no row).
+                    db.session.rollback()
+                    conflict = self.conflict_message(obj)
+                else:
+                    self.after_save(obj, False)
+                    if changes:
+                        self.record("update", obj, changes)
+                    db.session.commit()
+                    flash(f"Saved {self.label(obj)}." if changes else "Nothing changed.", "success")
+                    return redirect(self.url("list"))
+        return render_template("admin/form.html", admin=self, form=form, obj=obj, conflict=conflict), (
+            409 if conflict else 200)
 
     def submitted_and_valid(self, form, obj) -> bool:
         """Field validators and `validate` both run, so every error shows at once."""
