@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
@@ -23,6 +25,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from portal import create_app
 from portal.extensions import db
+from tests.factories import DEFAULT_PASSWORD
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
 # A fixed key so tests are repeatable; production keys come from the environment.
@@ -198,17 +201,26 @@ def live_app(postgres_admin_url):
     return app
 
 
-@pytest.fixture(scope="session")
-def live_server(live_app):
-    """The live app served by Werkzeug on an ephemeral loopback port, in a thread."""
+@contextmanager
+def serving(app):
+    """`app` served by Werkzeug on an ephemeral loopback port, in a thread; the server's `url` is its address."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_port}"
-    yield server
-    server.shutdown()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """The live app served on a loopback port (see `serving`)."""
+    with serving(live_app) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -236,9 +248,64 @@ def page(browser, live_server, request):
     context.set_default_timeout(20_000)
     page = context.new_page()
     yield page
-    ARTIFACTS.mkdir(exist_ok=True)
     name = request.node.name.replace("/", "_").replace("[", "_").replace("]", "")
     try:
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        keep_screenshot(page, name)
     finally:
         context.close()
+
+
+def keep_screenshot(page, name: str) -> None:
+    """A full-page screenshot kept as test-artifacts/<name>.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def browser_sign_in(page, email: str, password: str = DEFAULT_PASSWORD) -> None:
+    """Sign in through the real /login form and wait for the app's answer; fails if it stayed on /login."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in", exact=True).click()
+    assert "/login" not in page.url, f"sign-in as {email} failed: still on {page.url}"
+
+
+# --------------------------------------------------------------------------- Google (OpenID Connect)
+
+GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET = "portal-client", "portal-secret"
+# The provider (a test tool built on Authlib's server side) uses Authlib APIs that Authlib deprecates;
+# tests that run it carry these marks (`pytestmark = OIDC_PROVIDER_WARNINGS`).
+OIDC_PROVIDER_WARNINGS = [
+    pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:authlib.jose module is deprecated"),
+]
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """A real OpenID Connect provider (oidc-provider-mock) on loopback, standing in for Google. Its
+    authorisation page asks for the subject to sign in as; `set_oidc_claims` sets that subject's claims."""
+    import warnings
+
+    with warnings.catch_warnings():
+        import authlib.deprecate  # noqa: F401  (on first import it sets its warnings to "always": override that)
+
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from oidc_provider_mock import run_server_in_thread
+    with run_server_in_thread() as server:
+        server.url = f"http://localhost:{server.server_port}"
+        yield server
+
+
+def use_oidc_provider(app, provider, monkeypatch) -> None:
+    """Point `app`'s Google sign-in at `provider` for the current test."""
+    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_ID", GOOGLE_CLIENT_ID)
+    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_SECRET", GOOGLE_CLIENT_SECRET)
+    monkeypatch.setitem(app.config, "GOOGLE_DISCOVERY_URL", f"{provider.url}/.well-known/openid-configuration")
+
+
+def set_oidc_claims(provider, sub: str, **claims) -> None:
+    """The claims (email, email_verified, name, …) the provider puts in `sub`'s id_token."""
+    response = requests.put(f"{provider.url}/users/{sub}", json=claims, timeout=5)
+    assert response.status_code == 204

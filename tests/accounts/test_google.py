@@ -19,39 +19,18 @@ from werkzeug.wrappers import Request, Response
 from portal.extensions import db
 from portal.models import AuditLog, GoogleUser, KhojUser
 from tests.accounts.helpers import is_signed_in
+from tests.conftest import (
+    GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, OIDC_PROVIDER_WARNINGS, set_oidc_claims, use_oidc_provider,
+)
 from tests.factories import make_user
 
-CLIENT_ID, CLIENT_SECRET = "portal-client", "portal-secret"
-# The provider (a test tool built on Authlib's server side) uses Authlib APIs that Authlib deprecates.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:authlib.jose module is deprecated"),
-]
-
-
-@pytest.fixture(scope="module")
-def provider():
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from oidc_provider_mock import run_server_in_thread
-    with run_server_in_thread() as server:
-        server.url = f"http://localhost:{server.server_port}"
-        yield server
+pytestmark = OIDC_PROVIDER_WARNINGS
 
 
 @pytest.fixture
-def google(app, provider, monkeypatch):
-    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_SECRET", CLIENT_SECRET)
-    monkeypatch.setitem(app.config, "GOOGLE_DISCOVERY_URL", f"{provider.url}/.well-known/openid-configuration")
-    return provider
-
-
-def set_claims(provider, sub: str, **claims) -> None:
-    response = requests.put(f"{provider.url}/users/{sub}", json=claims, timeout=5)
-    assert response.status_code == 204
+def google(app, oidc_provider, monkeypatch):
+    use_oidc_provider(app, oidc_provider, monkeypatch)
+    return oidc_provider
 
 
 def replace_query(url: str, **params) -> str:
@@ -93,8 +72,8 @@ def test_login_page_shows_the_google_button_only_when_configured(client, app, mo
     assert "Sign in with Google" not in client.get("/login").text
     with client.get("/login/google") as response:
         assert response.status_code == 404
-    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_ID", GOOGLE_CLIENT_ID)
+    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_SECRET", GOOGLE_CLIENT_SECRET)
     assert "Sign in with Google" in client.get("/login").text
 
 
@@ -104,12 +83,12 @@ def test_authorisation_request_uses_state_nonce_and_pkce_s256(client, google, ap
     assert query["scope"] == ["openid email profile"]
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) >= 43
     assert len(query["state"][0]) >= 20 and len(query["nonce"][0]) >= 20
-    assert query["client_id"] == [CLIENT_ID]
+    assert query["client_id"] == [GOOGLE_CLIENT_ID]
 
 
 def test_new_user_is_created_with_every_google_field_and_found_again_by_sub(client, google, app_context):
-    set_claims(google, "g-new-1", email="ada@example.org", email_verified=True, name="Ada Lovelace",
-               given_name="Ada", family_name="Lovelace", picture="https://example.org/ada.png", locale="en-GB")
+    set_oidc_claims(google, "g-new-1", email="ada@example.org", email_verified=True, name="Ada Lovelace",
+                    given_name="Ada", family_name="Lovelace", picture="https://example.org/ada.png", locale="en-GB")
     response = google_flow(client, "g-new-1")
     assert response.status_code == 302 and response.headers["Location"] == "/"
     assert is_signed_in(client)
@@ -118,7 +97,7 @@ def test_new_user_is_created_with_every_google_field_and_found_again_by_sub(clie
     assert (identity.email, identity.name, identity.given_name, identity.family_name, identity.picture,
             identity.locale) == ("ada@example.org", "Ada Lovelace", "Ada", "Lovelace",
                                  "https://example.org/ada.png", "en-GB")
-    assert identity.azp in (None, CLIENT_ID)
+    assert identity.azp in (None, GOOGLE_CLIENT_ID)
     user = identity.user
     assert user.username == user.email == "ada@example.org" and user.verified_email
     assert user.password_hash is None and user.subscription is not None
@@ -126,7 +105,7 @@ def test_new_user_is_created_with_every_google_field_and_found_again_by_sub(clie
 
     # Second sign-in, with a changed email at Google: still the same user, found by sub.
     client.post("/logout", data={})
-    set_claims(google, "g-new-1", email="ada.l@example.org", email_verified=True, name="Ada L.")
+    set_oidc_claims(google, "g-new-1", email="ada.l@example.org", email_verified=True, name="Ada L.")
     google_flow(client, "g-new-1")
     assert is_signed_in(client)
     assert db.session.execute(sa.select(sa.func.count()).select_from(GoogleUser).where(
@@ -138,7 +117,7 @@ def test_new_user_is_created_with_every_google_field_and_found_again_by_sub(clie
 def test_verified_email_links_to_the_existing_account(client, google, app_context):
     user = make_user(email="linkme@example.org")
     db.session.commit()
-    set_claims(google, "g-link-1", email="LinkMe@example.org", email_verified=True, name="Link Me")
+    set_oidc_claims(google, "g-link-1", email="LinkMe@example.org", email_verified=True, name="Link Me")
     google_flow(client, "g-link-1")
     assert is_signed_in(client)
     assert google_user("g-link-1").user_id == user.id
@@ -149,7 +128,7 @@ def test_verified_email_links_to_the_existing_account(client, google, app_contex
 def test_sec11_unverified_email_is_not_linked(client, google, app_context):
     user = make_user(email="victim@example.org")
     db.session.commit()
-    set_claims(google, "g-attacker", email="victim@example.org", email_verified=False)
+    set_oidc_claims(google, "g-attacker", email="victim@example.org", email_verified=False)
     response = google_flow(client, "g-attacker")
     assert response.headers["Location"] == "/login"
     assert not is_signed_in(client)
@@ -159,7 +138,7 @@ def test_sec11_unverified_email_is_not_linked(client, google, app_context):
 
 
 def test_sec11_tampered_state_is_refused(client, google, app_context):
-    set_claims(google, "g-state", email="state@example.org", email_verified=True)
+    set_oidc_claims(google, "g-state", email="state@example.org", email_verified=True)
     response = google_flow(client, "g-state", tamper_callback=lambda url: replace_query(url, state="forged-state"))
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert not is_signed_in(client)
@@ -168,7 +147,7 @@ def test_sec11_tampered_state_is_refused(client, google, app_context):
 
 
 def test_sec11_wrong_nonce_is_refused(client, google, app_context):
-    set_claims(google, "g-nonce", email="nonce@example.org", email_verified=True)
+    set_oidc_claims(google, "g-nonce", email="nonce@example.org", email_verified=True)
     response = google_flow(client, "g-nonce", tamper_authorize=lambda url: replace_query(url, nonce="replayed-nonce"))
     assert response.headers["Location"] == "/login"
     assert not is_signed_in(client)
@@ -203,7 +182,7 @@ def test_sec11_id_token_for_another_audience_is_refused(client, google, app, mon
     relay.thread.start()
     try:
         monkeypatch.setitem(app.config, "GOOGLE_DISCOVERY_URL", f"{relay.url}/.well-known/openid-configuration")
-        set_claims(google, "g-aud", email="aud@example.org", email_verified=True)
+        set_oidc_claims(google, "g-aud", email="aud@example.org", email_verified=True)
         response = google_flow(client, "g-aud",
                                tamper_authorize=lambda url: replace_query(url, client_id="other-client"))
     finally:
@@ -224,8 +203,8 @@ def test_provider_down_lands_on_the_sign_in_page_with_a_message(client, app, mon
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_ID", GOOGLE_CLIENT_ID)
+    monkeypatch.setitem(app.config, "GOOGLE_CLIENT_SECRET", GOOGLE_CLIENT_SECRET)
     monkeypatch.setitem(app.config, "GOOGLE_DISCOVERY_URL", f"http://127.0.0.1:{port}/.well-known/openid-configuration")
     response = client.get("/login/google")
     assert response.status_code == 302 and response.headers["Location"] == "/login"
@@ -236,7 +215,7 @@ def test_signed_in_user_connects_google_from_the_profile(client, google, login_a
     user = make_user(email="connect@example.org")
     db.session.commit()
     login_as(user)
-    set_claims(google, "g-connect", email="someone.else@gmail.example", email_verified=True, name="Con Nect")
+    set_oidc_claims(google, "g-connect", email="someone.else@gmail.example", email_verified=True, name="Con Nect")
     response = google_flow(client, "g-connect")
     assert response.headers["Location"] == "/profile"
     assert google_user("g-connect").user_id == user.id
@@ -247,7 +226,7 @@ def test_signed_in_user_connects_google_from_the_profile(client, google, login_a
 
 
 def test_google_user_reauthenticates_with_google(client, google, app, app_context):
-    set_claims(google, "g-fresh", email="fresh@example.org", email_verified=True)
+    set_oidc_claims(google, "g-fresh", email="fresh@example.org", email_verified=True)
     google_flow(client, "g-fresh")
     with client.session_transaction() as session:
         session["_fresh"] = False  # as after a restart from the remember-me cookie

@@ -10,18 +10,10 @@ import uuid
 import pytest
 
 from portal.extensions import db
-from tests.conftest import ARTIFACTS
-from tests.factories import DEFAULT_PASSWORD, make_admin, make_agent, make_chat_model, make_token, make_user
+from tests.conftest import browser_sign_in, keep_screenshot
+from tests.factories import make_admin, make_agent, make_chat_model, make_token, make_user
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, email):
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
 
 
 def api_status(base, token):
@@ -35,8 +27,7 @@ def api_status(base, token):
 
 
 def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"admin-{name}.png"), full_page=True)
+    keep_screenshot(page, f"admin-{name}")
 
 
 def test_admin_finds_and_deactivates_a_user(page, browser, live_server, live_app):
@@ -54,12 +45,12 @@ def test_admin_finds_and_deactivates_a_user(page, browser, live_server, live_app
     # The target is signed in elsewhere, and their token works.
     other = browser.new_context(base_url=live_server.url)
     target_page = other.new_page()
-    sign_in(target_page, target_email)
+    browser_sign_in(target_page, target_email)
     target_page.goto("/admin/")
     assert "do not have access" in target_page.content()  # a plain user gets 403
     assert api_status(live_server.url, token) == 200
 
-    sign_in(page, admin_email)
+    browser_sign_in(page, admin_email)
     page.goto("/admin/")
     shot(page, "dashboard")
     page.get_by_role("link", name="Users", exact=True).first.click()

@@ -8,8 +8,8 @@ import pytest
 
 from portal.extensions import db
 from portal.models import Agent, Conversation
-from tests.conftest import ARTIFACTS
-from tests.factories import DEFAULT_PASSWORD, make_admin, make_user
+from tests.conftest import browser_sign_in, keep_screenshot
+from tests.factories import make_admin, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -18,18 +18,8 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def sign_in(page, email: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
-    assert "/login" not in page.url
-
-
 def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"agents-{name}.png"), full_page=True)
+    keep_screenshot(page, f"agents-{name}")
 
 
 def test_protected_agent_is_readable_by_link_but_not_editable_or_listed(page, browser, live_server, live_app):
@@ -39,7 +29,7 @@ def test_protected_agent_is_readable_by_link_but_not_editable_or_listed(page, br
         owner_email, visitor_email = owner.email, visitor.email
     name = unique("Shared gardener")
 
-    sign_in(page, owner_email)
+    browser_sign_in(page, owner_email)
     page.goto("/agents/new")
     page.fill("input[name=name]", name)
     page.fill("textarea[name=personality]", "Knows every plant.\nAnswers briefly.")
@@ -69,7 +59,7 @@ def test_protected_agent_is_readable_by_link_but_not_editable_or_listed(page, br
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     try:
         other = context.new_page()
-        sign_in(other, visitor_email)
+        browser_sign_in(other, visitor_email)
         other.goto(link)
         assert other.locator("h1").inner_text() == name
         assert other.get_by_role("link", name="Edit").count() == 0
@@ -102,7 +92,7 @@ def test_conversation_and_admin_pages_render(page, live_app):
         db.session.commit()
         email, conversation_id = admin.email, conversation.id
 
-    sign_in(page, email)
+    browser_sign_in(page, email)
     page.goto("/conversations")
     assert page.get_by_role("link", name="Garden planning").is_visible()
     shot(page, "conversations")

@@ -8,15 +8,14 @@ import uuid
 import pytest
 
 from portal.extensions import db
-from tests.conftest import ARTIFACTS
-from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.conftest import browser_sign_in, keep_screenshot
+from tests.factories import make_user
 
 from .conftest import GITHUB_TOKEN, run_jobs
 
 
 def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"integrations-{name}.png"), full_page=True)
+    keep_screenshot(page, f"integrations-{name}")
 
 
 def _worker(app, started: threading.Event):
@@ -40,10 +39,7 @@ def test_connect_github_sync_watch_status_then_search(page, live_app, fake_githu
         make_user(email)
         db.session.commit()
 
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("form button[type=submit]")
+    browser_sign_in(page, email)
     page.goto("/integrations")
     assert page.get_by_role("heading", name="GitHub").is_visible()
     shot(page, "empty")

@@ -6,13 +6,12 @@ import uuid
 import pytest
 
 from portal.extensions import db
-from tests.conftest import ARTIFACTS
-from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.conftest import browser_sign_in, keep_screenshot
+from tests.factories import make_user
 
 
 def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"search-{name}.png"), full_page=True)
+    keep_screenshot(page, f"search-{name}")
 
 
 @pytest.mark.browser
@@ -22,10 +21,7 @@ def test_upload_search_delete_search_again(page, live_app):
         make_user(email)
         db.session.commit()
 
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("form button[type=submit]")
+    browser_sign_in(page, email)
     page.goto("/search")
     assert page.locator("text=Nothing to search yet").is_visible()
     shot(page, "empty")

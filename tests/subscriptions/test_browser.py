@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Subscription
 from portal.subscriptions.services import format_moment
-from tests.conftest import ARTIFACTS
-from tests.factories import DEFAULT_PASSWORD, make_chat_model, make_user
+from tests.conftest import browser_sign_in, keep_screenshot
+from tests.factories import make_chat_model, make_user
 
 from .conftest import SUBSCRIPTION_URL, TEST_SIGNING_SECRET, invoice_paid, stripe_signature
 
@@ -30,17 +30,7 @@ def live_billing(live_app):
 
 
 def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"subscriptions-{name}.png"), full_page=True)
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_load_state()
-    assert "/login" not in page.url
+    keep_screenshot(page, f"subscriptions-{name}")
 
 
 def stripe_delivers(live_server, event: dict) -> dict:
@@ -66,7 +56,7 @@ def test_trial_then_standard_model_then_cancel_shows_until_when(page, live_serve
         db.session.commit()
         email, pro_id, pro_name = user.email, pro.id, pro.display_name
 
-    sign_in(page, email)
+    browser_sign_in(page, email)
     pro_card = page.locator(f'[data-model-id="{pro_id}"][data-kind="chat"]')
 
     # Free plan: the standard model is locked.
