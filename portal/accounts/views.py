@@ -38,12 +38,16 @@ def safe_next(target: str | None) -> str:
 
 
 def start_session(user, method: str, remember: bool = False, next_url: str | None = None):
-    """A brand-new session for `user` (nothing carried over from the anonymous one), then redirect."""
+    """A brand-new session for `user` (nothing carried over from the anonymous one but the messages
+    queued for the next page, such as the caller's own flash), then redirect."""
     services.record_sign_in(user, method)
     db.session.commit()
+    messages = session.get("_flashes")
     session.clear()
     login_user(user, remember=remember, fresh=True)
     session.permanent = True
+    if messages:
+        session["_flashes"] = messages
     return redirect(safe_next(next_url))
 
 

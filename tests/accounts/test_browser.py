@@ -7,15 +7,14 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import browser_sign_in, keep_screenshot
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a browser-typed passphrase"
 
 
 def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"accounts-{name}.png"), full_page=True)
+    keep_screenshot(page, f"accounts-{name}")
 
 
 def captured_code(live_app, email: str) -> str:
@@ -36,6 +35,7 @@ def test_sign_up_verify_sign_out_sign_in_and_manage_a_token(page, live_server, l
     shot(page, "signup")
     page.get_by_role("button", name="Create account").click()
     page.wait_for_url("**/verify-email")
+    assert page.get_by_text("Welcome! We sent a 6-digit code to your email to verify it.").is_visible()
     shot(page, "verify-email")
     page.get_by_label("Code").fill(captured_code(live_app, email))
     page.get_by_role("button", name="Verify").click()
@@ -48,10 +48,8 @@ def test_sign_up_verify_sign_out_sign_in_and_manage_a_token(page, live_server, l
     page.wait_for_url("**/login")
     assert page.get_by_text("You are signed out.").is_visible()
     shot(page, "login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(live_server.url + "/")
+    browser_sign_in(page, email, PASSWORD)
+    assert page.url == live_server.url + "/"
     assert page.get_by_text(f"Signed in as {email}").is_visible()
 
     page.get_by_role("link", name="API tokens").click()
