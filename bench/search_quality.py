@@ -192,15 +192,15 @@ def tune(user, queries, qrels) -> None:
     from portal.search.services import TUNING, Tuning, fuse
 
     lists = {}
-    for norm in (0, 1, 2, 4, 8, 32):
+    for norm in (0, 1, 16):
         t = Tuning(candidates=100, rank_normalization=norm)
         lists[norm], _ = run_mode(user, queries, "fulltext", n=50, tuning=t)
     dense, _ = run_mode(user, queries, "dense", n=50, tuning=Tuning(candidates=100, ef_search=200))
-    print("\nfull-text alone by ts_rank_cd normalisation:")
+    print("\nfull-text alone by ts_rank normalisation:")
     for norm, runs in lists.items():
         print(f"  norm={norm:<3} nDCG@10={evaluate(runs, qrels)[0]:.4f}")
     rows = []
-    for norm, k, w in itertools.product(lists, (5, 10, 20, 40, 60, 100), (0.3, 0.5, 0.7, 0.85, 1.0, 1.2, 1.5)):
+    for norm, k, w in itertools.product(lists, (3, 5, 10, 20, 60), (0.5, 0.8, 1.0, 1.3, 1.6, 2.0)):
         t = Tuning(rrf_k=k, dense_weight=1.0, text_weight=w)
         runs = {}
         for qid in qrels:
@@ -212,7 +212,7 @@ def tune(user, queries, qrels) -> None:
         ndcg, recall = evaluate(runs, qrels)
         rows.append((ndcg, recall, norm, k, w))
     rows.sort(reverse=True)
-    print("\nbest fusion settings (nDCG@10, recall@10, ts_rank_cd norm, rrf_k, text weight):")
+    print("\nbest fusion settings (nDCG@10, recall@10, ts_rank norm, rrf_k, text weight):")
     for ndcg, recall, norm, k, w in rows[:10]:
         print(f"  {ndcg:.4f}  {recall:.4f}  norm={norm} k={k} w={w}")
     print(f"current defaults: {TUNING}")

@@ -120,3 +120,29 @@ def test_bad_arguments(alice):
     with pytest.raises(SearchError):
         search(alice, "x" * 2001)
     db.session.rollback()
+
+
+def test_full_text_weighs_rare_words_above_common_ones(app_context):
+    """BM25-style IDF: the one entry with the rare query word beats entries stuffed with a common one."""
+    user = make_user()
+    for i in range(8):
+        index_document(user, file_path=f"cells-{i}.md",
+                       data=f"# Cells {i}\nCells divide; cells grow; cells die in batch {i}.".encode())
+    index_document(user, file_path="telomerase.md",
+                   data=b"# Enzymes\nTelomerase extends chromosome ends in stem tissue.")
+    results = search(user, "cells telomerase", n=3, mode="fulltext")
+    assert paths(results)[0] == "telomerase.md"
+    assert results[0].text_rank == 1
+
+
+def test_full_text_statistics_come_from_the_callers_entries_only(app_context):
+    """Another user's notes must not change how rare a word is for me (nor reveal what they contain)."""
+    me, other = make_user(), make_user()
+    index_document(me, file_path="alpha.md", data=b"# Greek\nAlpha alpha alpha, then beta.")
+    index_document(me, file_path="gamma.md", data=b"# Greek\nGamma, then delta.")
+    before = paths(search(me, "alpha gamma", n=2, mode="fulltext"))
+    assert before == ["alpha.md", "gamma.md"]  # equal rarity: more occurrences win
+    for i in range(30):
+        index_document(other, file_path=f"alpha-{i}.md", data=f"# Note {i}\nAlpha release number {i}.".encode())
+    # Were statistics shared, "alpha" would now be common and gamma.md would come first.
+    assert paths(search(me, "alpha gamma", n=2, mode="fulltext")) == before
