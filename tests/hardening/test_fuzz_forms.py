@@ -73,7 +73,8 @@ def test_every_form_survives_random_and_hostile_input(app, client, who):
     login(client, person)
     extra = [f"/agents/{agent.slug}/edit"]
     if who == "admin":
-        extra += [f"/admin/chat_models/{model.id}/edit", f"/admin/users/{person.id}/edit"]
+        extra += [f"/admin/chat_models/{model.id}/edit", f"/admin/users/{person.id}/edit",
+                  f"/admin/subscriptions/{person.subscription.id}/edit"]
     forms = _discover(client, _pages(app, extra))
     assert len(forms) >= 5, sorted(forms)
     counts = {}
