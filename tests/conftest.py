@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
+from flask import g, has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from itsdangerous import URLSafeTimedSerializer
@@ -151,7 +152,12 @@ def app_context(app):
 
 
 class FormClient(FlaskClient):
-    """A test client that adds a valid CSRF token to every form POST (csrf=False leaves it out)."""
+    """A test client that adds a valid CSRF token to every form POST (csrf=False leaves it out).
+
+    Tests hold one app context (the database session lives there), and Flask reuses it for every
+    test-client request, so `g` (where Flask-Login caches the signed-in user) would carry one request's
+    state into the next. Each request starts with an empty `g`, as under a real server.
+    """
 
     def csrf_token(self) -> str:
         raw = "test-csrf-raw-token"
@@ -166,6 +172,8 @@ class FormClient(FlaskClient):
         if csrf and method in {"POST", "PUT", "PATCH", "DELETE"} and isinstance(data, dict) \
                 and "json" not in kwargs:
             kwargs["data"] = {"csrf_token": self.csrf_token(), **data}
+        if has_app_context():
+            vars(g).clear()
         return super().open(*args, **kwargs)
 
 

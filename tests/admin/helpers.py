@@ -1,26 +1,5 @@
-"""Helpers for admin tests.
-
-The test harness holds one app context for the whole test, and requests reuse it, so Flask-Login's
-cached user (g._login_user) would leak from one client's request into another's. `as_new_request`
-drops it before each request, as a real server's fresh app context would.
-"""
+"""Helpers for admin tests."""
 from __future__ import annotations
-
-from flask import g
-
-
-def forget_cached_user() -> None:
-    g.pop("_login_user", None)
-
-
-def get(client, url, **kwargs):
-    forget_cached_user()
-    return client.get(url, **kwargs)
-
-
-def post(client, url, **kwargs):
-    forget_cached_user()
-    return client.post(url, **kwargs)
 
 
 def sign_in(client, user, fresh: bool = True) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from tests.admin.helpers import get, sign_in
+from tests.admin.helpers import sign_in
 
 from portal.extensions import db
 from portal.models import (
@@ -109,18 +109,18 @@ def test_crawl_every_admin_url(app):
     assert len(urls) > 30
     anonymous = app.test_client()
     for url in urls:
-        with get(anonymous, url) as response:
+        with anonymous.get(url) as response:
             assert response.status_code == 302, url
             assert response.headers["Location"].startswith("/login?next="), url
     client = app.test_client()
     login(client, plain)
     for url in urls:
-        with get(client, url) as response:
+        with client.get(url) as response:
             assert response.status_code == 403, (url, response.headers.get("Location"))
     client = app.test_client()
     sign_in(client, admin)
     for url in urls:
-        with get(client, url) as response:
+        with client.get(url) as response:
             assert response.status_code == 200, url
             body = response.get_data(as_text=True)
             for secret in SECRETS.values():
@@ -134,10 +134,10 @@ def test_staff_who_is_not_superuser_cannot_see_conversations(app, login_as):
         db.session.commit()
         staff = Ident(staff.get_id())
     client = login_as(staff)
-    with get(client, "/admin/conversations/") as response:
+    with client.get("/admin/conversations/") as response:
         assert response.status_code == 403
-    with get(client, "/admin/conversations/export.csv") as response:
+    with client.get("/admin/conversations/export.csv") as response:
         assert response.status_code == 403
-    with get(client, "/admin/users/") as response:
+    with client.get("/admin/users/") as response:
         assert response.status_code == 200
         assert "/admin/conversations/" not in response.get_data(as_text=True)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from portal.admin.listing import registry
 from portal.extensions import db
 from portal.models import AuditLog, Subscription
-from tests.admin.helpers import get, post, sign_in
+from tests.admin.helpers import sign_in
 from tests.factories import make_admin, make_chat_model, make_subscription, make_user
 
 VERSION_RE = re.compile(r'<input[^>]*name="row_version"[^>]*value="([^"]*)"')
@@ -30,7 +30,7 @@ def admin_client(app, email):
 
 
 def open_edit_page(client, url) -> str:
-    with get(client, url) as response:
+    with client.get(url) as response:
         assert response.status_code == 200
         return VERSION_RE.search(response.get_data(as_text=True))[1]
 
@@ -63,7 +63,7 @@ def test_only_models_with_a_version_column_carry_it(app, client, app_context):
     db.session.commit()
     assert open_edit_page(boss, f"/admin/subscriptions/{member.subscription.id}/edit") == str(
         member.subscription.version)
-    with get(boss, f"/admin/chat_models/{model.id}/edit") as response:
+    with boss.get(f"/admin/chat_models/{model.id}/edit") as response:
         assert response.status_code == 200 and "row_version" not in response.get_data(as_text=True)
 
 
@@ -73,10 +73,10 @@ def test_two_admins_save_the_same_subscription_and_the_second_gets_a_conflict(ap
     seen_by_first, seen_by_second = open_edit_page(first, url), open_edit_page(second, url)
     assert seen_by_first == seen_by_second
 
-    with post(first, url, data={"row_version": seen_by_first, "type": "trial", "renewal_date": "2031-05-01T12:00",
+    with first.post(url, data={"row_version": seen_by_first, "type": "trial", "renewal_date": "2031-05-01T12:00",
                                 "is_recurring": ""}) as response:
         assert response.status_code == 302
-    with post(second, url, data={"row_version": seen_by_second, "type": "standard",
+    with second.post(url, data={"row_version": seen_by_second, "type": "standard",
                                  "renewal_date": "2032-01-01T00:00", "is_recurring": "y"}) as response:
         body = response.get_data(as_text=True)
         assert response.status_code == 409
@@ -91,7 +91,7 @@ def test_two_admins_save_the_same_subscription_and_the_second_gets_a_conflict(ap
     # Reloading shows the current version, and saving from there works.
     fresh = open_edit_page(second, url)
     assert fresh == str(sub.version)
-    with post(second, url, data={"row_version": fresh, "type": "standard", "renewal_date": "2032-01-01T00:00",
+    with second.post(url, data={"row_version": fresh, "type": "standard", "renewal_date": "2032-01-01T00:00",
                                  "is_recurring": "y"}) as response:
         assert response.status_code == 302
     sub = subscription(member_subscription)
@@ -107,7 +107,7 @@ def test_a_change_made_elsewhere_meanwhile_is_a_conflict_too(app, member_subscri
     sub = subscription(member_subscription)
     sub.is_recurring = True  # e.g. invoice.paid arrived
     db.session.commit()
-    with post(boss, url, data={"row_version": seen, "type": "trial", "is_recurring": ""}) as response:
+    with boss.post(url, data={"row_version": seen, "type": "trial", "is_recurring": ""}) as response:
         assert response.status_code == 409 and CONFLICT in response.get_data(as_text=True)
     sub = subscription(member_subscription)
     assert (sub.type, sub.is_recurring) == ("standard", True)
@@ -121,7 +121,7 @@ def test_a_missing_or_wrong_version_writes_nothing(app, member_subscription, row
     data = {"type": "trial", "is_recurring": "y"}
     if row_version is not None:
         data["row_version"] = str(int(current) + 1) if row_version == "ahead" else row_version
-    with post(boss, url, data=data) as response:
+    with boss.post(url, data=data) as response:
         assert response.status_code == 409 and CONFLICT in response.get_data(as_text=True)
     sub = subscription(member_subscription)
     assert (sub.type, sub.is_recurring, str(sub.version)) == ("standard", False, current)
@@ -132,7 +132,7 @@ def test_models_without_a_version_column_save_as_before(app, client, app_context
     boss = admin_client(app, "boss@example.com")
     model = make_chat_model(name="plain-model")
     db.session.commit()
-    with post(boss, f"/admin/chat_models/{model.id}/edit", data={
+    with boss.post(f"/admin/chat_models/{model.id}/edit", data={
             "name": "renamed-model", "model_type": model.model_type, "price_tier": "free",
             "ai_model_api_id": ""}) as response:
         assert response.status_code == 302

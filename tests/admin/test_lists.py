@@ -13,7 +13,7 @@ from portal.admin.users import state_clause
 from portal.extensions import db
 from portal.models import AiModelApi, AuditLog, Entry, KhojUser, ServerChatSettings, Subscription, WebScraper
 from portal.subscriptions.state import subscription_state
-from tests.admin.helpers import get, post, sign_in
+from tests.admin.helpers import sign_in
 from tests.factories import (
     make_admin, make_agent, make_ai_model_api, make_chat_model, make_subscription, make_user,
 )
@@ -46,22 +46,22 @@ def test_users_search_filter_sort_and_page_size(admin_client):
     old = make_user(email="old@example.com")
     old.date_joined = datetime.now(timezone.utc) - timedelta(days=60)
     db.session.commit()
-    status, body = text(get(admin_client, "/admin/users/?q=ALICE"))
+    status, body = text(admin_client.get("/admin/users/?q=ALICE"))
     assert status == 200 and "alice@example.com" in body and "bob@example.com" not in body
-    _, body = text(get(admin_client, "/admin/users/?q=%2B491511"))
+    _, body = text(admin_client.get("/admin/users/?q=%2B491511"))
     assert "bob@example.com" in body and "alice@example.com" not in body
-    _, body = text(get(admin_client, f"/admin/users/?q={old.uuid}"))
+    _, body = text(admin_client.get(f"/admin/users/?q={old.uuid}"))
     assert "old@example.com" in body and "alice@example.com" not in body
-    _, body = text(get(admin_client, "/admin/users/?f_verified=yes"))
+    _, body = text(admin_client.get("/admin/users/?f_verified=yes"))
     assert "alice@example.com" in body and "bob@example.com" not in body
-    _, body = text(get(admin_client, "/admin/users/?f_joined=30"))
+    _, body = text(admin_client.get("/admin/users/?f_joined=30"))
     assert "alice@example.com" in body and "old@example.com" not in body
-    _, body = text(get(admin_client, "/admin/users/?sort=email&per_page=25"))
+    _, body = text(admin_client.get("/admin/users/?sort=email&per_page=25"))
     assert body.index("alice@example.com") < body.index("bob@example.com") < body.index("old@example.com")
-    _, body = text(get(admin_client, "/admin/users/?sort=-email"))
+    _, body = text(admin_client.get("/admin/users/?sort=-email"))
     assert body.index("old@example.com") < body.index("bob@example.com")
     # A percent sign is searched literally, not as a wildcard.
-    _, body = text(get(admin_client, "/admin/users/?q=%25"))
+    _, body = text(admin_client.get("/admin/users/?q=%25"))
     assert "alice@example.com" not in body
 
 
@@ -69,10 +69,10 @@ def test_pagination_keeps_filters(admin_client):
     for i in range(30):
         make_user(email=f"page{i:02d}@example.com")
     db.session.commit()
-    _, body = text(get(admin_client, "/admin/users/?q=page&per_page=25&sort=email"))
+    _, body = text(admin_client.get("/admin/users/?q=page&per_page=25&sort=email"))
     assert "page24@example.com" in body and "page25@example.com" not in body
     assert "page=2" in body
-    _, body = text(get(admin_client, "/admin/users/?q=page&per_page=25&sort=email&page=2"))
+    _, body = text(admin_client.get("/admin/users/?q=page&per_page=25&sort=email&page=2"))
     assert "page25@example.com" in body and "page24@example.com" not in body
 
 
@@ -95,10 +95,10 @@ def test_subscription_state_filter_agrees_with_the_python_rule(admin_client):
             hit = db.session.execute(
                 sa.select(Subscription.id).where(Subscription.id == sub.id, state_clause(state, now))).first()
             assert (hit is not None) == (state == expected), (sub.type, sub.renewal_date, state, expected)
-    _, body = text(get(admin_client, "/admin/subscriptions/?f_state=subscribed"))
+    _, body = text(admin_client.get("/admin/subscriptions/?f_state=subscribed"))
     assert subs[2].user.email in body and subs[3].user.email not in body
     # The dashboard's one-pass counts agree with the filters.
-    _, body = text(get(admin_client, "/admin/"))
+    _, body = text(admin_client.get("/admin/"))
     expected = {s: db.session.execute(sa.select(sa.func.count()).select_from(Subscription)
                                       .where(state_clause(s))).scalar() for s in ("trial", "subscribed")}
     for state, count in expected.items():
@@ -119,7 +119,7 @@ def test_list_queries_do_not_grow_with_rows(admin_client, app):
         listener = lambda *args: seen.append(args[2])  # noqa: E731
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         try:
-            status, _ = text(get(admin_client, url))
+            status, _ = text(admin_client.get(url))
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", listener)
         assert status == 200, url
@@ -177,7 +177,7 @@ def test_csv_export_of_filtered_list_is_injection_safe(admin_client):
     evil = make_user(email="evil@example.com")
     evil.username = "=HYPERLINK(\"http://x\")"
     db.session.commit()
-    with get(admin_client, "/admin/users/export.csv?q=example.com&f_active=yes") as response:
+    with admin_client.get("/admin/users/export.csv?q=example.com&f_active=yes") as response:
         assert response.status_code == 200
         assert response.mimetype == "text/csv"
         rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
@@ -195,11 +195,11 @@ def test_bulk_action_asks_for_confirmation_then_runs(admin_client):
     targets = [make_user(email=f"bulk{i}@example.com") for i in range(2)]
     db.session.commit()
     ids = [t.id for t in targets]
-    status, body = text(post(admin_client, "/admin/users/action", data={"action": "verify_email", "ids": ids}))
+    status, body = text(admin_client.post("/admin/users/action", data={"action": "verify_email", "ids": ids}))
     assert status == 200 and "are you sure" in body and "bulk0@example.com" in body
     db.session.expire_all()
     assert not any(db.session.get(KhojUser, i).verified_email for i in ids)
-    with post(admin_client, "/admin/users/action",
+    with admin_client.post("/admin/users/action",
               data={"action": "verify_email", "ids": ids, "confirm": "yes"}) as response:
         assert response.status_code == 302
     db.session.expire_all()
@@ -210,7 +210,7 @@ def test_bulk_action_asks_for_confirmation_then_runs(admin_client):
 def test_bulk_action_without_csrf_is_refused(admin_client):
     target = make_user(email="nocsrf@example.com")
     db.session.commit()
-    with post(admin_client, "/admin/users/action", csrf=False,
+    with admin_client.post("/admin/users/action", csrf=False,
               data={"action": "verify_email", "ids": [target.id], "confirm": "yes"}) as response:
         assert response.status_code == 400
     db.session.expire_all()
@@ -223,16 +223,16 @@ def test_deactivate_action_ends_sessions_and_tokens(admin_client, app):
     target = make_user(email="leaving@example.com")
     _, token = make_token(target)
     db.session.commit()
-    with get(app.test_client(), "/api/v1/user", headers={"Authorization": f"Bearer {token}"}) as response:
+    with app.test_client().get("/api/v1/user", headers={"Authorization": f"Bearer {token}"}) as response:
         assert response.status_code == 200
-    with post(admin_client, "/admin/users/action",
+    with admin_client.post("/admin/users/action",
               data={"action": "deactivate", "ids": [target.id], "confirm": "yes"}) as response:
         assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(KhojUser, target.id).is_active is False
-    with get(app.test_client(), "/api/v1/user", headers={"Authorization": f"Bearer {token}"}) as response:
+    with app.test_client().get("/api/v1/user", headers={"Authorization": f"Bearer {token}"}) as response:
         assert response.status_code == 401
-    _, body = text(get(admin_client, f"/admin/history/khoj_user/{target.id}"))
+    _, body = text(admin_client.get(f"/admin/history/khoj_user/{target.id}"))
     assert "user.deactivate" in body and "boss@example.com" in body
 
 
@@ -242,12 +242,12 @@ def test_making_staff_and_login_links_need_a_fresh_sign_in(client, app_context):
     db.session.commit()
     sign_in(client, admin, fresh=False)
     for action in ("make_staff", "login_link"):
-        with post(client, "/admin/users/action", data={"action": action, "ids": [target.id], "confirm": "yes"}) as r:
+        with client.post("/admin/users/action", data={"action": action, "ids": [target.id], "confirm": "yes"}) as r:
             assert r.status_code == 302 and "/reauthenticate" in r.headers["Location"]
     db.session.expire_all()
     assert db.session.get(KhojUser, target.id).is_staff is False
     sign_in(client, admin)
-    status, body = text(post(client, "/admin/users/action",
+    status, body = text(client.post("/admin/users/action",
                              data={"action": "login_link", "ids": [target.id], "confirm": "yes"}))
     assert status == 200 and "/login/link?" in body
     assert audit_rows("user.login_link")
@@ -257,28 +257,28 @@ def test_making_staff_and_login_links_need_a_fresh_sign_in(client, app_context):
 
 
 def test_secret_is_masked_write_only_and_audited_as_changed(admin_client):
-    status, body = text(post(admin_client, "/admin/ai_model_apis/new", data={"name": "Acme", "api_key": ""}))
+    status, body = text(admin_client.post("/admin/ai_model_apis/new", data={"name": "Acme", "api_key": ""}))
     assert status == 200 and "An API key is required." in body
-    with post(admin_client, "/admin/ai_model_apis/new",
+    with admin_client.post("/admin/ai_model_apis/new",
               data={"name": "Acme", "api_key": "sk-acme-very-secret-1234"}) as response:
         assert response.status_code == 302
     api = db.session.scalars(sa.select(AiModelApi).where(AiModelApi.name == "Acme")).one()
     created = audit_rows("ai_model_apis.create")[-1]
     assert created.changes["api_key"] == "changed" and created.changes["name"] == "Acme"
-    status, body = text(get(admin_client, f"/admin/ai_model_apis/{api.id}/edit"))
+    status, body = text(admin_client.get(f"/admin/ai_model_apis/{api.id}/edit"))
     assert "sk-acme-very-secret" not in body and "sk-…1234" in body
     # Searching by the key finds nothing: keys are never searchable.
-    _, body = text(get(admin_client, "/admin/ai_model_apis/?q=very-secret"))
+    _, body = text(admin_client.get("/admin/ai_model_apis/?q=very-secret"))
     assert "Acme" not in body
     # Blank keeps the key.
-    with post(admin_client, f"/admin/ai_model_apis/{api.id}/edit",
+    with admin_client.post(f"/admin/ai_model_apis/{api.id}/edit",
               data={"name": "Acme 2", "api_key": "", "api_base_url": ""}) as response:
         assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(AiModelApi, api.id).api_key == "sk-acme-very-secret-1234"
     update = audit_rows("ai_model_apis.update")[-1]
     assert update.changes == {"name": ["Acme", "Acme 2"]}
-    with post(admin_client, f"/admin/ai_model_apis/{api.id}/edit",
+    with admin_client.post(f"/admin/ai_model_apis/{api.id}/edit",
               data={"name": "Acme 2", "api_key": "sk-rotated-9999"}) as response:
         assert response.status_code == 302
     db.session.expire_all()
@@ -290,16 +290,16 @@ def test_delete_refused_when_an_agent_uses_the_chat_model(admin_client):
     model = make_chat_model(name="busy-model")
     make_agent(chat_model=model, name="Model Fan")
     db.session.commit()
-    status, body = text(get(admin_client, f"/admin/chat_models/{model.id}/delete"))
+    status, body = text(admin_client.get(f"/admin/chat_models/{model.id}/delete"))
     assert status == 200 and "1 agent row" in body and "Yes, delete" not in body
     assert "Model Fan" in body  # which rows depend on it
-    status, body = text(post(admin_client, f"/admin/chat_models/{model.id}/delete", data={}))
+    status, body = text(admin_client.post(f"/admin/chat_models/{model.id}/delete", data={}))
     assert status == 409 and "cannot be deleted while other rows depend on it" in body
     db.session.expire_all()
     assert db.session.get(type(model), model.id) is not None
     free = make_chat_model(name="idle-model")
     db.session.commit()
-    with post(admin_client, f"/admin/chat_models/{free.id}/delete", data={}) as response:
+    with admin_client.post(f"/admin/chat_models/{free.id}/delete", data={}) as response:
         assert response.status_code == 302
     assert audit_rows("chat_models.delete")[-1].changes == {"label": "idle-model"}
 
@@ -308,7 +308,7 @@ def test_delete_api_used_by_a_chat_model_is_refused(admin_client):
     api = make_ai_model_api()
     make_chat_model(ai_model_api=api)
     db.session.commit()
-    status, body = text(post(admin_client, f"/admin/ai_model_apis/{api.id}/delete", data={}))
+    status, body = text(admin_client.post(f"/admin/ai_model_apis/{api.id}/delete", data={}))
     assert status == 409 and "1 chat model row" in body
 
 
@@ -316,11 +316,11 @@ def test_server_default_model_must_be_free(admin_client):
     paid = make_chat_model(price_tier="standard")
     free = make_chat_model(price_tier="free")
     db.session.commit()
-    status, body = text(post(admin_client, "/admin/server_chat_settings/new",
+    status, body = text(admin_client.post("/admin/server_chat_settings/new",
                              data={"chat_default_id": str(paid.id), "chat_advanced_id": "", "web_scraper_id": "",
                                    "priority": "7"}))
     assert status == 200 and "must be a free-tier model" in body
-    with post(admin_client, "/admin/server_chat_settings/new",
+    with admin_client.post("/admin/server_chat_settings/new",
               data={"chat_default_id": str(free.id), "chat_advanced_id": str(paid.id), "web_scraper_id": "",
                     "priority": "7"}) as response:
         assert response.status_code == 302
@@ -329,12 +329,12 @@ def test_server_default_model_must_be_free(admin_client):
 
 
 def test_web_scraper_defaults_and_key_validation(admin_client, app):
-    status, body = text(post(admin_client, "/admin/web_scrapers/new",
+    status, body = text(admin_client.post("/admin/web_scrapers/new",
                              data={"name": "", "type": "Firecrawl", "api_key": "", "api_url": "", "priority": ""}))
     assert status == 200 and "Firecrawl needs an API key" in body
     app.config["EXA_API_KEY"] = "exa-from-env-5678"
     try:
-        with post(admin_client, "/admin/web_scrapers/new",
+        with admin_client.post("/admin/web_scrapers/new",
                   data={"name": "", "type": "Exa", "api_key": "", "api_url": "", "priority": ""}) as response:
             assert response.status_code == 302
     finally:
@@ -342,7 +342,7 @@ def test_web_scraper_defaults_and_key_validation(admin_client, app):
     exa = db.session.scalars(sa.select(WebScraper).where(WebScraper.type == "Exa")).one()
     assert exa.name == "Exa" and exa.api_key == "exa-from-env-5678" and exa.api_url == app.config["EXA_API_URL"]
     for kind in ("Jina", "Direct"):
-        with post(admin_client, "/admin/web_scrapers/new",
+        with admin_client.post("/admin/web_scrapers/new",
                   data={"name": "", "type": kind, "api_key": "", "api_url": "", "priority": ""}) as response:
             assert response.status_code == 302, kind
 
@@ -353,9 +353,9 @@ def test_web_scrapers_are_ordered_by_priority_and_can_be_reordered(admin_client)
     first = make_web_scraper(name="First", priority=1)
     second = make_web_scraper(name="Second", priority=2)
     db.session.commit()
-    _, body = text(get(admin_client, "/admin/web_scrapers/"))
+    _, body = text(admin_client.get("/admin/web_scrapers/"))
     assert body.index("First") < body.index("Second")
-    with post(admin_client, f"/admin/web_scrapers/{second.id}/move?direction=up", data={}) as response:
+    with admin_client.post(f"/admin/web_scrapers/{second.id}/move?direction=up", data={}) as response:
         assert response.status_code == 302
     db.session.expire_all()
     assert (db.session.get(WebScraper, second.id).priority, db.session.get(WebScraper, first.id).priority) == (1, 2)
@@ -368,9 +368,9 @@ def test_clear_stale_process_locks(admin_client):
                                max_duration_in_seconds=60))
     db.session.add(ProcessLock(name="scheduled_job", max_duration_in_seconds=3600))
     db.session.commit()
-    _, body = text(get(admin_client, "/admin/"))
+    _, body = text(admin_client.get("/admin/"))
     assert "index_content" in body and "Clear stale locks" in body
-    with post(admin_client, "/admin/process_locks/clear-stale", data={}) as response:
+    with admin_client.post("/admin/process_locks/clear-stale", data={}) as response:
         assert response.status_code == 302
     names = set(db.session.scalars(sa.select(ProcessLock.name)))
     assert names == {"scheduled_job"}
@@ -381,21 +381,21 @@ def test_edit_user_shows_field_errors_and_audits_changes(admin_client):
     target = make_user(email="edit@example.com")
     make_user(email="taken@example.com")
     db.session.commit()
-    status, body = text(post(admin_client, f"/admin/users/{target.id}/edit",
+    status, body = text(admin_client.post(f"/admin/users/{target.id}/edit",
                              data={"email": "taken@example.com", "phone_number": "12"}))
     assert status == 200 and "Another user already has this email" in body and "international format" in body
-    with post(admin_client, f"/admin/users/{target.id}/edit",
+    with admin_client.post(f"/admin/users/{target.id}/edit",
               data={"email": "edit@example.com", "first_name": "Ed", "phone_number": ""}) as response:
         assert response.status_code == 302
     assert audit_rows("users.update")[-1].changes == {"first_name": ["", "Ed"]}
-    _, body = text(get(admin_client, f"/admin/history/khoj_user/{target.id}"))
+    _, body = text(admin_client.get(f"/admin/history/khoj_user/{target.id}"))
     assert "first_name" in body and "Ed" in body
 
 
 def test_dashboard_counts_and_charts(admin_client):
     make_user()
     db.session.commit()
-    status, body = text(get(admin_client, "/admin/"))
+    status, body = text(admin_client.get("/admin/"))
     assert status == 200 and "<svg" in body and "Sign-ups per day" in body and "Subscriptions by state" in body
     today = datetime.now(timezone.utc).date().isoformat()
     assert f"{today}: " in body
@@ -406,21 +406,21 @@ def test_changing_a_stored_key_needs_a_fresh_sign_in(client, app_context):
     api = make_ai_model_api(name="Keyed", api_key="sk-original-0000")
     db.session.commit()
     sign_in(client, admin, fresh=False)
-    with post(client, f"/admin/ai_model_apis/{api.id}/edit", data={"name": "Keyed", "api_key": "sk-new-1111"}) as r:
+    with client.post(f"/admin/ai_model_apis/{api.id}/edit", data={"name": "Keyed", "api_key": "sk-new-1111"}) as r:
         assert r.status_code == 302 and "/reauthenticate" in r.headers["Location"]
     db.session.expire_all()
     assert db.session.get(AiModelApi, api.id).api_key == "sk-original-0000"
     # Other edits don't ask again.
-    with post(client, f"/admin/ai_model_apis/{api.id}/edit", data={"name": "Keyed 2", "api_key": ""}) as r:
+    with client.post(f"/admin/ai_model_apis/{api.id}/edit", data={"name": "Keyed 2", "api_key": ""}) as r:
         assert r.status_code == 302 and "/admin/ai_model_apis/" in r.headers["Location"]
 
 
 def test_create_user_from_the_admin(admin_client):
-    with post(admin_client, "/admin/users/new", data={"email": "Made@Example.com", "first_name": "Made"}) as r:
+    with admin_client.post("/admin/users/new", data={"email": "Made@Example.com", "first_name": "Made"}) as r:
         assert r.status_code == 302
     user = db.session.scalars(sa.select(KhojUser).where(KhojUser.email == "Made@Example.com")).one()
     assert user.username == user.email and user.subscription is not None
-    status, body = text(post(admin_client, "/admin/users/new", data={"email": "made@example.com"}))
+    status, body = text(admin_client.post("/admin/users/new", data={"email": "made@example.com"}))
     assert status == 200 and "Another user already has this email" in body
 
 
@@ -433,15 +433,15 @@ def test_entries_filters_and_search(admin_client):
         db.session.add(Entry(user_id=user.id, embeddings=[0.2] * 384, raw="r", compiled="c", file_path=path,
                              file_type=kind, hashed_value="2" * 32, search_model_id=model.id if model else None))
     db.session.commit()
-    _, body = text(get(admin_client, "/admin/entries/?q=alpha"))
+    _, body = text(admin_client.get("/admin/entries/?q=alpha"))
     assert "/notes/alpha.md" in body and "/docs/beta.org" not in body
-    _, body = text(get(admin_client, "/admin/entries/?q=bob-e"))
+    _, body = text(admin_client.get("/admin/entries/?q=bob-e"))
     assert "/docs/beta.org" in body and "/notes/alpha.md" not in body
-    _, body = text(get(admin_client, "/admin/entries/?f_type=org"))
+    _, body = text(admin_client.get("/admin/entries/?f_type=org"))
     assert "/docs/beta.org" in body and "/notes/alpha.md" not in body
-    _, body = text(get(admin_client, "/admin/entries/?f_user=ALICE-E%40example.com"))
+    _, body = text(admin_client.get("/admin/entries/?f_user=ALICE-E%40example.com"))
     assert "/notes/alpha.md" in body and "/docs/beta.org" not in body
-    _, body = text(get(admin_client, f"/admin/entries/?f_user={bob.id}&f_source=computer"))
+    _, body = text(admin_client.get(f"/admin/entries/?f_user={bob.id}&f_source=computer"))
     assert "/docs/beta.org" in body and "/notes/alpha.md" not in body
 
 
@@ -452,7 +452,7 @@ def test_conversation_csv_export_for_superusers(admin_client):
     db.session.add(Conversation(user=owner, title="=cmd|' /C calc'!A0",
                                 conversation_log={"chat": [{"by": "you", "message": "hello there"}]}))
     db.session.commit()
-    with get(admin_client, "/admin/conversations/export.csv?q=talker") as response:
+    with admin_client.get("/admin/conversations/export.csv?q=talker") as response:
         assert response.status_code == 200
         rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[1][0].startswith("'=cmd") and rows[1][1] == "talker@example.com" and "hello there" in rows[1][-1]
@@ -461,14 +461,14 @@ def test_conversation_csv_export_for_superusers(admin_client):
 def test_audit_log_filters(admin_client):
     target = make_user(email="audited@example.com")
     db.session.commit()
-    with post(admin_client, "/admin/users/action",
+    with admin_client.post("/admin/users/action",
               data={"action": "verify_email", "ids": [target.id], "confirm": "yes"}) as response:
         assert response.status_code == 302
-    _, body = text(get(admin_client, "/admin/audit_log/?f_actor=boss%40example.com&f_action=users.update"))
+    _, body = text(admin_client.get("/admin/audit_log/?f_actor=boss%40example.com&f_action=users.update"))
     assert f"khoj_user #{target.id}" in body
-    _, body = text(get(admin_client, f"/admin/audit_log/?f_object=khoj_user:{target.id}"))
+    _, body = text(admin_client.get(f"/admin/audit_log/?f_object=khoj_user:{target.id}"))
     assert "users.update" in body
-    _, body = text(get(admin_client, "/admin/audit_log/?f_actor=nobody%40example.com"))
+    _, body = text(admin_client.get("/admin/audit_log/?f_actor=nobody%40example.com"))
     assert f"khoj_user #{target.id}" not in body
 
 
@@ -478,21 +478,21 @@ def test_default_model_cannot_become_paid_and_active_search_config_cannot_go(adm
     model = make_chat_model(name="the-default", price_tier="free")
     db.session.add(ServerChatSettings(chat_default=model, priority=99))
     db.session.commit()
-    status, body = text(post(admin_client, f"/admin/chat_models/{model.id}/edit",
+    status, body = text(admin_client.post(f"/admin/chat_models/{model.id}/edit",
                              data={"name": "the-default", "model_type": "openai", "price_tier": "standard",
                                    "ai_model_api_id": ""}))
     assert status == 200 and "must stay free tier" in body
     db.session.expire_all()
     assert db.session.get(ChatModel, model.id).price_tier == "free"
     active = db.session.scalars(sa.select(SearchModelConfig).where(SearchModelConfig.is_active)).one()
-    status, body = text(post(admin_client, f"/admin/search_models/{active.id}/delete", data={}))
+    status, body = text(admin_client.post(f"/admin/search_models/{active.id}/delete", data={}))
     assert status == 409 and "active search model config" in body
 
 
 def test_out_of_range_numbers_are_field_errors(admin_client):
     model = make_chat_model(name="ranged")
     db.session.commit()
-    status, body = text(post(admin_client, f"/admin/chat_models/{model.id}/edit",
+    status, body = text(admin_client.post(f"/admin/chat_models/{model.id}/edit",
                              data={"name": "ranged", "model_type": "openai", "price_tier": "free", "ai_model_api_id": "",
                                    "subscribed_max_prompt_size": "2147483648"}))
     assert status == 200 and "Number must be between 1 and 2147483647" in body

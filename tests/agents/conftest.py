@@ -39,18 +39,13 @@ def count_rows():
 
 @pytest.fixture
 def sign_in(client, login_as):
-    """Switch the client to `user` (None = signed out) within one test.
-
-    Tests hold an app context, and requests reuse it, so Flask-Login's cached user in `g` would otherwise
-    outlive the switch."""
-    from flask import g
+    """Switch the client to `user` (None = signed out) within one test."""
 
     def _sign_in(user):
         with client.session_transaction() as sess:
             sess.clear()
         if user is not None:
             login_as(user)
-        g.pop("_login_user", None)
         return client
 
     return _sign_in

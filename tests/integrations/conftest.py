@@ -112,10 +112,3 @@ def run_jobs(app) -> None:
     db.session.expire_all()
 
 
-def switch_user(login_as, user):
-    """Sign another user in on the same client. The test's app context outlives requests, so
-    Flask-Login's per-request cache in `g` must be dropped too."""
-    from flask import g
-
-    g.pop("_login_user", None)
-    return login_as(user)

@@ -13,7 +13,7 @@ from portal.integrations.github import blob_url
 from portal.models import Entry, GithubRepoConfig
 from tests.factories import make_user
 
-from .conftest import GITHUB_TOKEN, TEXT_FILES, fixture_repo, queued_jobs, run_jobs, switch_user
+from .conftest import GITHUB_TOKEN, TEXT_FILES, fixture_repo, queued_jobs, run_jobs
 
 OWNER, NAME, BRANCH = "octo", "fixture", "main"
 
@@ -215,12 +215,12 @@ def test_other_users_repos_are_404_and_disconnect_deletes_token_and_optionally_e
     assert len(_entries(owner)) == 2
 
     other = make_user()
-    switch_user(login_as, other)
+    login_as(other)
     r = client.post(f"/integrations/github/repos/{repo.id}/sync", data={})
     assert r.status_code == 404, r.headers.get("Location")
     assert client.get(f"/integrations/github/repos/{repo.id}/remove").status_code == 404
 
-    switch_user(login_as, owner)
+    login_as(owner)
     page = client.get("/integrations/github/disconnect")
     assert page.status_code == 200 and "Also delete the indexed entries" in page.get_data(as_text=True)
     r = client.post("/integrations/github/disconnect", data={})  # keep the entries
