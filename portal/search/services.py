@@ -31,7 +31,7 @@ from pgvector.sqlalchemy import Vector
 
 from ..extensions import db
 from ..models.content import EMBEDDING_DIMENSIONS
-from .indexing import active_search_model, embedder_for
+from .indexing import ENTRY_COUNT_TTL, ENTRY_COUNTS, active_search_model, embedder_for
 
 MODES = ("hybrid", "dense", "fulltext")
 MAX_RESULTS = 50
@@ -258,9 +258,11 @@ def search(
         # words match a few percent of the entries, but every row it tests is a TOASTed tsvector to
         # decompress: the GIN bitmap scan measured 2-3x faster on SciFact (24 ms against 61 ms).
         db.session.execute(sa.text("SELECT set_config('enable_seqscan', 'off', true)"))
+        filters = " AND ".join(conditions[1:]) or "TRUE"
         lexical = [row[0] for row in db.session.execute(
-            sa.text(_LEXICAL_SQL.format(where=where, owner=owner)),
-            {**params, "limit": limit, "norm": tuning.rank_normalization},
+            sa.text(_LEXICAL_SQL.format(filters=filters, owner=owner)),
+            {**params, "limit": limit, "norm": tuning.rank_normalization,
+             "entries": _searchable_entries(owner, params)},
         )]
         db.session.execute(sa.text("SELECT set_config('enable_seqscan', 'on', true)"))
     if not text:
@@ -307,26 +309,38 @@ def search(
 
 # BM25-style full-text ranking in one statement. The statistics (entry count, each lexeme's document
 # frequency) are over the searchable entries of the caller, without the query's filters, as BM25's
-# corpus statistics are: a filter narrows what is returned, not how rare a word is. Each count is
-# answered by the GIN index. `ts_rank` of a one-lexeme query grows with the lexeme's frequency in the
-# entry and saturates (1, 1.25, 1.36, … of the first occurrence's weight), like BM25's tf term.
+# corpus statistics are: a filter narrows what is returned, not how rare a word is. A lexeme's
+# document frequency is counted on `matched` — the caller's entries holding any query word — which
+# is exact (an entry holding the lexeme holds a query word) and reads no row twice. Each matched
+# tsvector is decompressed once (`|| ''`): `ts_rank` per lexeme on the stored, TOASTed value would
+# decompress it again for every lexeme. `ts_rank` of a one-lexeme query grows with the lexeme's
+# frequency in the entry and saturates (1, 1.25, 1.36, … of the first occurrence's weight), like
+# BM25's tf term; normalisation 1 divides by 1 + log2 of the entry's length.
 _LEXICAL_SQL = """
 WITH terms AS (
     SELECT plainto_tsquery('simple', t.lexeme) AS q FROM unnest(to_tsvector('english', :tsq)) AS t
-), total AS (
-    SELECT count(*) AS n FROM entry e WHERE {owner}
+), matched AS MATERIALIZED (
+    SELECT e.id, e.search_vector || ''::tsvector AS v, ({filters}) AS wanted
+    FROM entry e WHERE e.search_vector @@ to_tsquery('english', :tsq) AND {owner}
 ), weights AS MATERIALIZED (
-    SELECT terms.q, ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) AS idf
-    FROM terms CROSS JOIN total
-    CROSS JOIN LATERAL (SELECT count(*) AS n FROM entry e WHERE e.search_vector @@ terms.q AND {owner}) AS df
+    SELECT terms.q, ln(1 + (greatest(:entries, df.n) - df.n + 0.5) / (df.n + 0.5)) AS idf
+    FROM terms CROSS JOIN LATERAL (SELECT count(*) AS n FROM matched m WHERE m.v @@ terms.q) AS df
     WHERE df.n > 0
 )
-SELECT e.id FROM entry e CROSS JOIN LATERAL (SELECT e.search_vector || ''::tsvector AS v OFFSET 0) AS x,
-    to_tsquery('english', :tsq) AS any_term
-WHERE e.search_vector @@ any_term AND {where}
-ORDER BY (SELECT sum(w.idf * ts_rank(x.v, w.q, :norm)) FROM weights w) DESC, e.id
+SELECT m.id FROM matched m WHERE m.wanted
+ORDER BY (SELECT sum(w.idf * ts_rank(m.v, w.q, :norm)) FROM weights w) DESC, m.id
 LIMIT :limit
 """
+
+def _searchable_entries(owner: str, params: dict) -> int:
+    """How many entries the caller can search (BM25's N), remembered for a minute (see indexing.ENTRY_COUNTS)."""
+    key = (params["uid"], tuple(params.get("agent_ids") or ()))
+    now = time.monotonic()
+    cached = ENTRY_COUNTS.get(key)
+    if cached is None or now - cached[0] > ENTRY_COUNT_TTL:
+        count = db.session.execute(sa.text(f"SELECT count(*) FROM entry e WHERE {owner}"), params).scalar_one()
+        cached = ENTRY_COUNTS[key] = (now, int(count))
+    return cached[1]
 
 
 def fuse(dense: list[int], lexical: list[int], tuning: Tuning) -> list[tuple[int, float]]:
