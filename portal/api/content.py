@@ -36,21 +36,29 @@ def _rate_limit(user) -> None:
 
 
 def index_uploads(user, uploads, *, replace: bool) -> tuple[dict, int]:
-    """Index uploaded files one by one; with `replace`, computer files not uploaded are deleted after.
+    """Index uploaded files, each in its own transaction; with `replace`, computer files not uploaded are
+    deleted after. The new chunks of all files are embedded together first (full model batches).
 
     Returns (JSON body, status): 200 when every file was indexed, else the first error's status
     (413 too large, 429 over quota, 415 unsupported type…) with per-file details.
     """
-    from ..search.indexing import IndexingError, delete_file, index_document, list_all_paths
+    from ..search.embeddings import EmbeddingError
+    from ..search.indexing import IndexingError, delete_file, embed_ahead, index_document, list_all_paths
 
-    results, errors = [], []
+    results, errors, named = [], [], []
     for upload in uploads:
         name = (upload.filename or "").strip()
         if not name:
             errors.append({"file": "", "error": "A file without a name was skipped."})
             continue
+        named.append((name, upload.read()))
+    try:
+        ready = embed_ahead(user, [{"file_path": name, "data": data} for name, data in named if data])
+    except EmbeddingError:
+        ready = {}  # each file then meets the same error in index_document and reports it
+    for name, data in named:
         try:
-            result = index_document(user, file_path=name, data=upload.read(), file_source="computer")
+            result = index_document(user, file_path=name, data=data, file_source="computer", vectors=ready)
         except IndexingError as exc:
             db.session.rollback()
             errors.append({"file": name, "error": exc.message, "status": exc.status})

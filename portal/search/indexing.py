@@ -216,8 +216,11 @@ def index_document(
     url: str | None = None,
     agent=None,
     commit: bool = True,
+    vectors: dict | None = None,
 ) -> IndexResult:
-    """Index one file for `user` (or for `agent`'s knowledge, charged to `user`). See the module doc."""
+    """Index one file for `user` (or for `agent`'s knowledge, charged to `user`). See the module doc.
+
+    `vectors` ({hashed_value: vector}, from `embed_ahead`) spares the model the chunks it covers."""
     file_path = (file_path or "").strip()
     if not file_path:
         raise IndexingError("A file name is required.")
@@ -239,7 +242,7 @@ def index_document(
     try:
         with db.session.begin_nested():
             check_quota(user, file_path, size, agent)
-            result = _write_file(user, agent, file_path, data, text, file_type, file_source, url)
+            result = _write_file(user, agent, file_path, data, text, file_type, file_source, url, vectors or {})
     except IndexingError:
         _forget_usage(user)
         raise
@@ -257,7 +260,7 @@ def index_document(
     return result
 
 
-def _write_file(user, agent, file_path, data, text, file_type, file_source, url) -> IndexResult:
+def _write_file(user, agent, file_path, data, text, file_type, file_source, url, ready: dict) -> IndexResult:
     kind, full_text, chunks = _chunk(file_path, data, text, file_type)
     _lock_file(user, agent, file_path)
     owner = owner_clause(Entry, user, agent)
@@ -292,7 +295,11 @@ def _write_file(user, agent, file_path, data, text, file_type, file_source, url)
         db.session.execute(sa.delete(Entry).where(Entry.id.in_(stale_ids)))
     if new_chunks:
         config = active_search_model()
-        vectors = embedder_for(config).embed_documents([c.compiled for c in new_chunks])
+        missing = [c for c in new_chunks if c.hashed_value not in ready]
+        if missing:
+            ready = {**ready, **dict(zip((c.hashed_value for c in missing),
+                                         embedder_for(config).embed_documents([c.compiled for c in missing])))}
+        vectors = [ready[c.hashed_value] for c in new_chunks]
         name = file_path.replace("\\", "/").rsplit("/", 1)[-1]
         rows = [
             {
@@ -323,6 +330,37 @@ def _write_file(user, agent, file_path, data, text, file_type, file_source, url)
             .values(url=url, file_object_id=file_object.id, file_type=kind, file_source=file_source)
         )
     return IndexResult(file_path, len(wanted), len(new_chunks), len(stale_ids), len(kept))
+
+
+def embed_ahead(user, files: list[dict], *, agent=None) -> dict:
+    """Embed the new chunks of several files in one go, for `index_document(..., vectors=)`.
+
+    `files` are dicts of index_document's arguments (file_path, data or text, file_type). A note is one
+    or two chunks, so embedding file by file runs the model on batches of one or two, far slower per
+    chunk than the full, length-sorted batches used here. Chunks the owner already holds at the same
+    path are skipped, as index_document would skip them; a file that cannot be chunked is left for
+    index_document to report. Returns {hashed_value: vector} (hashed_value is the md5 of the text embedded).
+    """
+    pending: dict[tuple[str, str], str] = {}
+    for item in files:
+        try:
+            _, _, chunks = _chunk(item["file_path"], item.get("data"), item.get("text"), item.get("file_type"))
+        except IndexingError:
+            continue
+        for chunk in chunks:
+            pending[(item["file_path"], chunk.hashed_value)] = chunk.compiled
+    if not pending:
+        return {}
+    paths = sorted({path for path, _ in pending})
+    held = set(db.session.execute(
+        sa.select(Entry.file_path, Entry.hashed_value).where(owner_clause(Entry, user, agent), Entry.file_path.in_(paths))
+    ).all())
+    todo = {hashed: text for (path, hashed), text in pending.items() if (path, hashed) not in held}
+    if not todo:
+        return {}
+    hashes = list(todo)
+    vectors = embedder_for(active_search_model()).embed_documents([todo[h] for h in hashes])
+    return dict(zip(hashes, vectors))
 
 
 # --------------------------------------------------------------------------- deleting

@@ -23,9 +23,10 @@ class CountingEmbedder:
     """Wraps the real embedder and counts the texts it was asked to embed."""
 
     def __init__(self, inner):
-        self.inner, self.texts = inner, []
+        self.inner, self.texts, self.calls = inner, [], 0
 
     def embed_documents(self, texts):
+        self.calls += 1
         self.texts.extend(texts)
         return self.inner.embed_documents(texts)
 
@@ -174,3 +175,32 @@ def test_demo_notes_are_indexed_and_searchable(app_context):
     results = search(ada, "when did I plant the tomatoes")
     assert results[0].file_path == "journal/2024-05-02.org"
     assert search(ada, 'ranking file:"*.md"')[0].file_path == "notes/vector-search.md"
+
+
+def test_files_embedded_ahead_together_are_stored_as_if_indexed_one_by_one(app_context, counting):
+    """embed_ahead: one model call for the new chunks of many files; index_document then embeds nothing."""
+    import numpy as np
+
+    from portal.search.indexing import embed_ahead
+
+    user, alone = make_user(), make_user()
+    index_document(user, file_path="garden.md", data=NOTE)  # held already: must not be embedded again
+    files = [{"file_path": "garden.md", "data": NOTE}, {"file_path": "bad.bin", "data": b"\x00\x01binary"}] + [
+        {"file_path": f"note-{i}.md", "data": f"# Note {i}\nParagraph {i} about kettles and tea.".encode()}
+        for i in range(6)
+    ]
+    counting["e"].texts.clear()
+    counting["e"].calls = 0
+    ready = embed_ahead(user, files)
+    assert counting["e"].calls == 1 and len(counting["e"].texts) == 6 and len(ready) == 6
+    for item in files[2:]:
+        index_document(user, vectors=ready, **item)
+    assert counting["e"].calls == 1  # nothing left to embed
+
+    for item in files[2:]:
+        index_document(alone, **item)  # the same files, each embedded on its own
+    together = {e.compiled: np.asarray(e.embeddings) for e in entries(user) if e.file_path != "garden.md"}
+    one_by_one = {e.compiled: np.asarray(e.embeddings) for e in entries(alone)}
+    assert together.keys() == one_by_one.keys() and len(together) == 6
+    for text, vector in together.items():
+        assert float(vector @ one_by_one[text]) > 0.999, text
